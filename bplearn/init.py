@@ -1,0 +1,65 @@
+"""Weight initialisation: keep signals (and gradients) the same size layer to layer.
+
+If a layer with ``fan_in`` inputs draws weights with variance v, each output is a
+sum of fan_in terms and has variance about fan_in * v * Var(x). Choosing
+v = 1 / fan_in keeps that variance steady through the network:
+
+* Xavier/Glorot (for tanh/sigmoid): v = 2 / (fan_in + fan_out), a compromise that
+  also keeps the *backward* signal steady.
+* He/Kaiming (for ReLU): v = 2 / fan_in, because ReLU zeroes half its inputs.
+
+Every function takes a ``numpy.random.Generator`` (or a seed) so results repeat.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def make_rng(rng=None) -> np.random.Generator:
+    """Accept None (seed 0), an int seed, or a Generator; return a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    return np.random.default_rng(0 if rng is None else rng)
+
+
+def fans(shape: tuple) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight: Linear (out, in) or Conv (F, C, kh, kw)."""
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def xavier_uniform(shape: tuple, rng=None, gain: float = 1.0) -> np.ndarray:
+    fan_in, fan_out = fans(shape)
+    bound = gain * np.sqrt(6.0 / (fan_in + fan_out))
+    return make_rng(rng).uniform(-bound, bound, size=shape)
+
+
+def xavier_normal(shape: tuple, rng=None, gain: float = 1.0) -> np.ndarray:
+    fan_in, fan_out = fans(shape)
+    return make_rng(rng).normal(0.0, gain * np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
+
+
+def kaiming_uniform(shape: tuple, rng=None) -> np.ndarray:
+    fan_in, _ = fans(shape)
+    bound = np.sqrt(6.0 / fan_in)
+    return make_rng(rng).uniform(-bound, bound, size=shape)
+
+
+def kaiming_normal(shape: tuple, rng=None) -> np.ndarray:
+    fan_in, _ = fans(shape)
+    return make_rng(rng).normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
+
+
+INITIALISERS = {
+    "xavier_uniform": xavier_uniform,
+    "xavier_normal": xavier_normal,
+    "kaiming_uniform": kaiming_uniform,
+    "kaiming_normal": kaiming_normal,
+}
+
+
+def get_initialiser(name: str):
+    try:
+        return INITIALISERS[name]
+    except KeyError:
+        raise ValueError(f"unknown init '{name}'; choose one of {sorted(INITIALISERS)}") from None

@@ -1,0 +1,1 @@
+"""Vector layers, one concept per module, each with an explicit backward."""
