@@ -44,6 +44,11 @@ def _fmt(shape) -> str:
     return "(" + ", ".join("N" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def _matches(expected, size) -> bool:
+    """None or a name such as "H" matches any size; an int must match exactly."""
+    return expected is None or isinstance(expected, str) or expected == size
+
+
 def as_float_array(where, x, what: str = "input") -> np.ndarray:
     """Return ``x`` as a float ndarray, or raise DTypeError explaining why it cannot be.
 
@@ -64,14 +69,17 @@ def as_float_array(where, x, what: str = "input") -> np.ndarray:
 
 
 def check_shape(where, x: np.ndarray, expected: tuple, hint: str = "") -> None:
-    """Raise ShapeError unless ``x.shape`` matches ``expected`` (None = any size).
+    """Raise ShapeError unless ``x.shape`` matches ``expected``.
+
+    Entries of ``expected``: an int must match exactly; None (shown as N) or a name
+    such as "H" matches any size and is shown as written in the message.
 
     >>> check_shape("Linear(3, 2)", np.zeros((4, 5)), (None, 3))
     Traceback (most recent call last):
     ...
     bplearn.errors.ShapeError: Linear(3, 2) expected input of shape (N, 3) but got (4, 5). ...
     """
-    ok = x.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, x.shape))
+    ok = x.ndim == len(expected) and all(_matches(e, s) for e, s in zip(expected, x.shape))
     if not ok:
         label = where if isinstance(where, str) else repr(where)
         msg = f"{label} expected input of shape {_fmt(expected)} but got {_fmt(x.shape)}."

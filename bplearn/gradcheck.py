@@ -5,8 +5,9 @@ For every entry x_i we nudge it both ways and measure
 
     dL/dx_i  ~  (L(x_i + eps) - L(x_i - eps)) / (2 eps)          (central difference)
 
-whose error shrinks like eps**2, so in float64 it agrees with a correct analytic
-gradient to about 1e-9. We compare the two with a *relative* error
+whose truncation error shrinks like eps**2 while round-off grows like 1e-16/eps;
+eps = 1e-5 balances the two, so in float64 a correct analytic gradient agrees to
+about 1e-9. We compare the two with a *relative* error
 
     |analytic - numeric| / max(|analytic|, |numeric|, floor)
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from .errors import BplearnError
 
-DEFAULT_EPS = 1e-6
+DEFAULT_EPS = 1e-5
 DEFAULT_TOL = 1e-6
 DEFAULT_FLOOR = 1e-3
 
@@ -44,16 +45,17 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = DEFAU
     """
     if x.dtype != np.float64:
         raise TypeError(f"numerical_gradient needs a float64 array (got {x.dtype}); float32 is too coarse.")
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: writing flat[i] nudges x
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
+    grad = np.zeros(x.shape)
+    # Index x itself (not x.reshape(-1), which is a *copy* for a non-contiguous x such as
+    # a transposed view, so nudging it would leave x unchanged and give zero gradients).
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + eps
         plus = float(f())
-        flat[i] = old - eps
+        x[idx] = old - eps
         minus = float(f())
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
+        x[idx] = old
+        grad[idx] = (plus - minus) / (2 * eps)
     return grad
 
 

@@ -112,7 +112,7 @@ class Module:
             value = getattr(self, name, None)
             if value is None:
                 raise BackwardBeforeForwardError(
-                    f"{self!r}.backward() was called before forward(). Run the forward pass "
+                    f"{self.short_name()}.backward() was called before forward(). Run the forward pass "
                     f"first (out = layer(x)); backward needs what forward stores."
                 )
             values.append(value)
@@ -120,6 +120,10 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+    def short_name(self) -> str:
+        """One-line name for error messages, e.g. 'Linear(in_features=3, ...)'."""
+        return f"{type(self).__name__}({self.extra_repr()})"
 
     def __repr__(self) -> str:
         children = self.children()

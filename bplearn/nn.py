@@ -5,5 +5,17 @@
 """
 from .layers.linear import Linear
 from .model import Module, Parameter, Sequential
+from .layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .layers.batchnorm import BatchNorm1d, BatchNorm2d
+from .layers.dropout import Dropout
+from .layers.residual import Residual
+from .layers.conv import Conv2d
+from .layers.flatten import Flatten
+from .layers.pool import AvgPool2d, MaxPool2d
 
-__all__ = ["Module", "Parameter", "Sequential", "Linear"]
+__all__ = ["Module", "Parameter", "Sequential", "Linear",
+           "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
+           "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
+           "BatchNorm1d", "BatchNorm2d", "Dropout", "Residual",
+           "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]

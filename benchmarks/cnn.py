@@ -1,0 +1,71 @@
+"""A small CNN on MNIST-sized images, forward + backward, bplearn vs PyTorch (CPU).
+
+conv8(3x3, pad 1) - ReLU - maxpool 2 - conv16(3x3, pad 1) - ReLU - maxpool 2 - flatten -
+linear 10, batch 64 of 1x28x28 images. Target: bplearn time <= 1.0 x torch time.
+
+Both sides start from the same weights, see the same batch and get the same upstream
+gradient dL/d(logits), so they do the same arithmetic; we check that they agree
+before timing. The torch input does not require a gradient (as in training), while
+bplearn's Sequential also computes dL/d(input) of the first layer.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from bplearn import nn
+
+from .common import cast_parameters, copy_weights_to_torch, row, set_torch_threads, time_interleaved
+
+BATCH, TARGET = 64, 1.0
+
+
+def build_bplearn():
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1, rng=0), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1, rng=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 7 * 7, 10, rng=2),
+    )
+
+
+def build_torch(torch):
+    tnn = torch.nn
+    return tnn.Sequential(
+        tnn.Conv2d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(8, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Linear(16 * 7 * 7, 10),
+    )
+
+
+def run() -> list[dict]:
+    torch = set_torch_threads()
+    if torch is None:
+        print("benchmarks.cnn: torch is not installed, skipped")
+        return []
+    rows = []
+    for dtype, tdtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
+        rng = np.random.default_rng(0)
+        x = rng.random((BATCH, 1, 28, 28)).astype(dtype)
+        grad_logits = rng.standard_normal((BATCH, 10)).astype(dtype)
+        model = build_bplearn()
+        cast_parameters(model, dtype)
+        tmodel = build_torch(torch).to(tdtype)
+        copy_weights_to_torch(model, tmodel, torch)
+        tx, tgrad = torch.from_numpy(x), torch.from_numpy(grad_logits)
+
+        def bplearn_step():
+            model.zero_grad()
+            model(x)
+            model.backward(grad_logits)
+
+        def torch_step():
+            tmodel.zero_grad()
+            tmodel(tx).backward(tgrad)
+
+        bplearn_step(), torch_step()
+        tol = 1e-3 if dtype == np.float32 else 1e-9
+        for p, tp in zip(model.parameters(), tmodel.parameters()):
+            np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=tol, atol=tol)
+        ms = time_interleaved({"bplearn": bplearn_step, "torch": torch_step})
+        rows.append(row(f"CNN fwd+bwd, batch {BATCH}, {np.dtype(dtype).name}", ms["bplearn"], "torch",
+                        ms["torch"], TARGET))
+    return rows

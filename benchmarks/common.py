@@ -1,0 +1,104 @@
+"""What every benchmark shares: fair timing, result rows, machine facts.
+
+Fairness rules, all applied here or in run.py:
+
+* one thread each: OPENBLAS_NUM_THREADS=1 / OMP_NUM_THREADS=1 are set in run.py before
+  numpy is imported, and torch.set_num_threads(1) below;
+* interleaved repeats: bplearn and the reference take turns, so a slow moment of the
+  (shared) machine hits both alike, and we report the median over the repeats;
+* CPU time of this process (time.process_time), not wall-clock time, so time spent
+  waiting while other programs use the cores is not counted against either side.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from typing import Callable
+
+import numpy as np
+
+
+def set_torch_threads():
+    """Import torch limited to one thread; return the module, or None if it is missing."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def time_interleaved(fns: dict[str, Callable[[], object]], repeats: int = 30,
+                     min_seconds: float = 0.02) -> dict[str, float]:
+    """Median milliseconds per call of each function, timed in turns.
+
+    Each repeat runs every function ``calls`` times in a row (enough calls that the
+    slowest takes at least ``min_seconds``), one function after the other.
+    """
+    for fn in fns.values():                       # warm-up: caches, allocator, lazy imports
+        fn()
+    slowest = max(_seconds_per_call(fn) for fn in fns.values())
+    calls = max(1, int(min_seconds / max(slowest, 1e-6)))
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.process_time()
+            for _ in range(calls):
+                fn()
+            samples[name].append((time.process_time() - start) / calls * 1e3)
+    return {name: float(np.median(s)) for name, s in samples.items()}
+
+
+def _seconds_per_call(fn, calls: int = 3) -> float:
+    start = time.process_time()
+    for _ in range(calls):
+        fn()
+    return (time.process_time() - start) / calls
+
+
+def row(name: str, bplearn_ms: float, reference: str, reference_ms: float, target: float) -> dict:
+    """One result: met is True when bplearn_ms / reference_ms <= target."""
+    ratio = bplearn_ms / reference_ms
+    return {"name": name, "bplearn_ms": bplearn_ms, "reference": reference, "reference_ms": reference_ms,
+            "ratio": ratio, "target": target, "met": ratio <= target}
+
+
+def cast_parameters(model, dtype) -> None:
+    """Store every parameter (and its gradient) of ``model`` as ``dtype``, e.g. np.float32."""
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+        p.grad = np.zeros_like(p.data)
+
+
+def copy_weights_to_torch(model, torch_model, torch) -> None:
+    """Give a torch model the same weights as the bplearn model (parameters in the same order)."""
+    with torch.no_grad():
+        for p, tp in zip(model.parameters(), torch_model.parameters(), strict=True):
+            tp.copy_(torch.from_numpy(np.array(p.data)))
+
+
+def machine() -> dict[str, str]:
+    """CPU model, core count and library versions, for the results file."""
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import os
+    torch = set_torch_threads()
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
+            "numpy": np.__version__, "torch": torch.__version__ if torch else "not installed"}
+
+
+def format_table(rows: list[dict]) -> str:
+    """The rows as a Markdown table."""
+    lines = ["| benchmark | bplearn ms | reference | reference ms | ratio | target | met |",
+             "|---|---:|---|---:|---:|---:|:---:|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['bplearn_ms']:.3f} | {r['reference']} | {r['reference_ms']:.3f} | "
+                     f"{r['ratio']:.2f} | <= {r['target']:.2f} | {'yes' if r['met'] else 'NO'} |")
+    return "\n".join(lines)

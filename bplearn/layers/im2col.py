@@ -1,0 +1,126 @@
+"""Sliding windows over images: the geometry that convolution and pooling share.
+
+A convolution slides a small kernel over the image and, at every position, takes the
+dot product of the kernel with the patch of pixels under it. **im2col** ("image to
+columns") copies every patch into one column of a matrix, so that all those dot
+products become ONE matrix product, which BLAS computes far faster than Python loops:
+
+    x: (C, N, H, W)  --im2col-->  cols: (C*kh*kw, N*H'*W')     one column per output pixel
+    out = weight.reshape(F, C*kh*kw) @ cols   ->   (F, N*H'*W')  one row per filter
+
+**col2im** goes the other way in the backward pass: it adds each column of patch
+gradients back onto the pixels that patch was copied from. A pixel that sat in several
+patches (neighbouring windows overlap) collects one contribution from each of them.
+
+Both loop over the kh*kw offsets (i, j) inside the kernel, never over pixels: entry
+(i, j) of *every* patch is one strided slice of the image, x[:, :, i::sh, j::sw]
+(trimmed to H' x W'), copied or added in a single numpy operation.
+
+Channels first, batch second. The layers take and return (N, C, H, W) arrays like
+PyTorch, but these helpers use (C, N, H, W): then each channel is one contiguous block,
+so the matrix product above lands directly in (F, N, H', W') order and the rows of
+cols are long contiguous runs. Switching is free: ``x.transpose(1, 0, 2, 3)`` is a view.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+
+
+def pair(value, name: str, layer: str, smallest: int) -> tuple[int, int]:
+    """Turn 3 into (3, 3) and check (3, 5) has two ints >= smallest; ValueError otherwise."""
+    values = value if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(values) == 2 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                  and v >= smallest for v in values)
+    if not ok:
+        kind = "a positive int" if smallest > 0 else "an int >= 0"
+        raise ValueError(f"{layer}: {name} must be {kind} or a pair of them, like 2 or (2, 1); got {value!r}.")
+    return int(values[0]), int(values[1])
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
+    """How many window positions fit along one axis: floor((size + 2p - k) / s) + 1.
+
+    A window that would stick out past the (padded) edge is not used, as in PyTorch.
+    """
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def check_images(layer, x: np.ndarray, channels: int | None = None) -> None:
+    """Raise ShapeError unless x is a batch of images (N, C, H, W) with ``channels`` channels."""
+    c = "C" if channels is None else str(channels)
+    if x.ndim != 4:
+        hint = (" If these are single-channel images, add a channel axis with x[:, None]."
+                if x.ndim == 3 else "")
+        raise ShapeError(
+            f"{layer!r} expected input of shape (N, {c}, H, W) but got {tuple(x.shape)}: it needs 4 "
+            f"dimensions (batch, channels, height, width), the input has {x.ndim}.{hint}"
+        )
+    if channels is not None and x.shape[1] != channels:
+        hint = (" Channels-last images (N, H, W, C) become (N, C, H, W) with x.transpose(0, 3, 1, 2)."
+                if x.shape[3] == channels else "")
+        raise ShapeError(
+            f"{layer!r} expected input of shape (N, {c}, H, W) but got {tuple(x.shape)}: axis 1 holds "
+            f"the channels and has {x.shape[1]}, not {channels}.{hint}"
+        )
+
+
+def check_window_fits(layer, x: np.ndarray, kernel: tuple[int, int], padding: tuple[int, int] = (0, 0)) -> None:
+    """Raise ShapeError if the kernel is larger than the (padded) images x: (N, C, H, W)."""
+    h, w = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
+    if h < kernel[0] or w < kernel[1]:
+        raise ShapeError(
+            f"{layer!r} got images of {x.shape[2]}x{x.shape[3]} pixels ({h}x{w} with padding {padding}), "
+            f"smaller than its {kernel[0]}x{kernel[1]} kernel, so no window fits. Use larger images, "
+            f"a smaller kernel_size or more padding."
+        )
+
+
+def window(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int]) -> tuple:
+    """Index of entry (i, j) of every window: x[window(...)] is (..., H', W') from (..., H, W)."""
+    (ho, wo), (sh, sw) = out_hw, stride
+    return (..., slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw))
+
+
+def pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """Surround each image with zeros.  x: (..., H, W) -> (..., H + 2*ph, W + 2*pw)."""
+    ph, pw = padding
+    if ph == pw == 0:
+        return x
+    h, w = x.shape[-2:]
+    padded = np.zeros(x.shape[:-2] + (h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[..., ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """Copy every kh x kw patch of x into one column.
+
+    x: (C, N, H, W), already padded  ->  cols: (C*kh*kw, N*H'*W')
+    Row c*kh*kw + i*kw + j holds pixel (i, j) of channel c of every patch, the same
+    order as weight.reshape(F, -1); column n*H'*W' + a*W' + b is the patch of image n
+    whose top-left corner is (a*sh, b*sw).
+    """
+    (kh, kw), (c, n, h, w) = kernel, x.shape
+    out_hw = output_size(h, kh, stride[0]), output_size(w, kw, stride[1])
+    cols = np.empty((c, kh, kw, n) + out_hw, dtype=x.dtype)           # (C, kh, kw, N, H', W')
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = x[window(i, j, out_hw, stride)]             # (C, N, H', W')
+    return cols.reshape(c * kh * kw, -1)
+
+
+def col2im(cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """The adjoint of im2col: add every patch column back onto the pixels it came from.
+
+    cols: (C*kh*kw, N*H'*W')  ->  x: x_shape = (C, N, H, W), padded like im2col's input.
+    """
+    (kh, kw), (c, n, h, w) = kernel, x_shape
+    out_hw = output_size(h, kh, stride[0]), output_size(w, kw, stride[1])
+    patches = cols.reshape((c, kh, kw, n) + out_hw)                    # (C, kh, kw, N, H', W')
+    x = np.zeros(x_shape, dtype=cols.dtype)                            # (C, N, H, W)
+    for i in range(kh):
+        for j in range(kw):
+            x[window(i, j, out_hw, stride)] += patches[:, i, j]         # overlapping patches add up
+    return x

@@ -1,0 +1,146 @@
+"""Draw a multi-layer perceptron as neurons and weighted edges, step by step.
+
+Columns of circles are the layers' activations (input on the left); the lines between
+two columns are the weights of a Linear layer (line width ~ |weight|). During the
+forward pass the circles show one sample's activations ("PuOr"); during the backward
+pass they show that sample's gradient dL/d(activation), and each weight line turns
+the colour of dL/dw ("RdBu": red negative, blue positive) once backprop reaches it.
+Everything comes from a ``trace_network`` trace.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from ..trace import Trace
+from . import style
+
+MAX_NEURONS = 12     # wider layers show their first 12 neurons
+
+
+def is_mlp_trace(trace: Trace) -> bool:
+    """True if every layer works on (N, features) arrays and every weight is a matrix."""
+    return trace.kind == "network" and all(
+        np.ndim(e.value) == 2 for e in trace if e.phase == "forward" and e.layer != -1
+    ) and all(np.ndim(w) == 2 for n, w in trace.info["params"].items() if n.endswith("weight"))
+
+
+def _weight_names(trace: Trace) -> list[str]:
+    return [n for n, w in trace.info["params"].items() if n.endswith("weight") and np.ndim(w) == 2]
+
+
+class MLPView:
+    """Figure of an MLP trace; ``update(step)`` recolours it for event ``step``.
+
+    sample: which row of the batch the neuron colours show.
+    """
+
+    def __init__(self, trace: Trace, fig: Figure | None = None, sample: int = 0):
+        if not is_mlp_trace(trace):
+            raise ValueError("MLPView draws a trace_network trace of Linear layers and activations "
+                             "on (N, features) data; use LayerView for other networks.")
+        self.trace, self.sample = trace, sample
+        self.figure = fig if fig is not None else style.new_figure((9, 4.5))
+        self.figure.set_size_inches(9, 4.5)
+        # Column of each layer's output: a new column after every layer with a weight matrix.
+        self.weights = _weight_names(trace)
+        weighted = {int(n.split(".")[0]) for n in self.weights}
+        self.out_col, col = [], 0
+        for i in range(len(trace.info["layers"])):
+            col += i in weighted
+            self.out_col.append(col)
+        sizes = [trace.info["x"].shape[1]] + [trace.info["params"][n].shape[0] for n in self.weights]
+        self.shown = [min(s, MAX_NEURONS) for s in sizes]
+        self.xy = [np.column_stack([np.full(k, c), (k - 1) / 2 - np.arange(k)]) for c, k in enumerate(self.shown)]
+        self._build(sizes)
+
+    def _build(self, sizes: list[int]) -> None:
+        fig, trace = self.figure, self.trace
+        ax = self.ax = fig.add_axes((0.05, 0.13, 0.66, 0.75))
+        ncol = len(self.shown)
+        ax.set_xlim(-0.5, ncol - 0.5)
+        half = max(self.shown) / 2
+        ax.set_ylim(-half - 0.2, half + 0.2)
+        ax.set_xticks(range(ncol), ["input x"] + [f"after {n.split('.')[0]}" for n in self.weights])
+        ax.set_yticks([])
+        ax.set_xlabel("layer (input on the left, output on the right)"
+                      + (f"; first {MAX_NEURONS} neurons of wider layers" if max(sizes) > MAX_NEURONS else ""))
+        ax.set_ylabel(f"neurons (sample {self.sample})")
+        self.band = ax.add_patch(Rectangle((-0.3, -half - 0.1), 0.6, 2 * half + 0.2,
+                                           color=style.CURRENT, alpha=0.25, zorder=0))
+        final = [g for e in trace for n, g in e.param_grads.items() if n in self.weights]
+        self.grad_norm = Normalize(-style.symmetric_limit(final), style.symmetric_limit(final))
+        acts = [e.value[self.sample] for e in trace if e.phase == "forward" and e.layer != -1]
+        self.act_norm = Normalize(-style.symmetric_limit(acts), style.symmetric_limit(acts))
+        back = [e.accumulated_grad[self.sample] for e in trace if e.phase == "backward"]
+        self.back_norm = Normalize(-style.symmetric_limit(back), style.symmetric_limit(back))
+        self.cmap_grad = ScalarMappable(self.grad_norm, style.GRAD_CMAP)
+        self.cmap_act = ScalarMappable(self.act_norm, style.ACT_CMAP)
+        self.cmap_back = ScalarMappable(self.back_norm, style.GRAD_CMAP)
+        self.lines = []
+        for c, name in enumerate(self.weights):
+            w = trace.info["params"][name][: self.shown[c + 1], : self.shown[c]]       # (out, in) shown
+            a, b = self.xy[c], self.xy[c + 1]
+            segs = [(a[k], b[j]) for j in range(w.shape[0]) for k in range(w.shape[1])]  # row-major like w
+            widths = 0.4 + 2.6 * np.abs(w).ravel() / max(np.abs(w).max(), 1e-12)
+            self.lines.append(ax.add_collection(LineCollection(segs, linewidths=widths, zorder=1)))
+        self.dots = ax.scatter(*np.concatenate(self.xy).T, s=260, edgecolors="#333333", zorder=2)
+        ax.set_title("MLP: activations forward (PuOr), gradients backward (RdBu)")
+        for k, (mappable, label) in enumerate([(self.cmap_grad, "dL/dw (lines)"),
+                                               (self.cmap_back, "dL/d activation (circles, backward)"),
+                                               (self.cmap_act, "activation (circles, forward)")]):
+            cax = fig.add_axes((0.75, 0.78 - 0.28 * k, 0.22, 0.04))
+            fig.colorbar(mappable, cax=cax, orientation="horizontal", label=label)
+        self.dynamic = [self.band, *self.lines, self.dots]
+
+    def _column_states(self, step: int):
+        """For each column: (kind, values of the sample) latest up to ``step``."""
+        cols = [("forward", self.trace.info["x"][self.sample])] + [(None, None)] * (len(self.shown) - 1)
+        grads: dict[str, np.ndarray] = {}
+        for e in self.trace.events[: step + 1]:
+            if e.phase == "forward" and e.layer != -1:
+                cols[self.out_col[e.layer]] = ("forward", e.value[self.sample])
+            elif e.phase == "backward":
+                col = self.out_col[-1] if e.layer == -1 else (self.out_col[e.layer - 1] if e.layer > 0 else 0)
+                cols[col] = ("backward", e.accumulated_grad[self.sample])
+                grads.update(e.param_grads)
+        return cols, grads
+
+    def _current_column(self, event) -> int:
+        if event.layer == -1:
+            return self.out_col[-1]
+        if event.phase == "forward":
+            return self.out_col[event.layer]
+        return self.out_col[event.layer - 1] if event.layer > 0 else 0
+
+    def update(self, step: int) -> Figure:
+        event = self.trace[step]
+        cols, grads = self._column_states(step)
+        colours = []
+        for c, (kind, values) in enumerate(cols):
+            k = self.shown[c]
+            if kind is None:
+                colours.append(np.tile([1.0, 1.0, 1.0, 1.0], (k, 1)))
+            else:
+                cmap = self.cmap_act if kind == "forward" else self.cmap_back
+                colours.append(cmap.to_rgba(values[:k]))
+        self.dots.set_facecolors(np.concatenate(colours))
+        for c, (name, lines) in enumerate(zip(self.weights, self.lines)):
+            if name in grads:
+                lines.set_color(self.cmap_grad.to_rgba(grads[name][: self.shown[c + 1], : self.shown[c]].ravel()))
+                lines.set_alpha(1.0)
+            else:
+                lines.set_color("#b0b0b0")
+                lines.set_alpha(0.6)
+        self.band.set_x(self._current_column(event) - 0.3)
+        return self.figure
+
+
+def plot_network(trace: Trace, step: int | None = None, sample: int = 0) -> Figure:
+    """Draw an MLP from a ``trace_network`` trace after event ``step`` (default: the last)."""
+    view = MLPView(trace, sample=sample)
+    return view.update(len(trace) - 1 if step is None else step)

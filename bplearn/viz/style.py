@@ -1,0 +1,89 @@
+"""Shared colours and figure helpers for every bplearn plot.
+
+Colours come from the Okabe-Ito palette, which stays distinguishable for the common
+kinds of colour blindness; values are mapped with "PuOr" (activations) and "RdBu"
+(gradients: red negative, blue positive, white zero), both diverging and both safe.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+CURRENT = "#E69F00"     # orange: the step being shown
+COMPUTED = "#cfe8f6"    # pale sky blue: forward value known
+GRADDONE = "#bfe5d8"    # pale bluish green: gradient known
+PENDING = "#ffffff"     # not reached yet
+EDGE = "#7f7f7f"        # grey lines
+HIGHLIGHT = "#D55E00"   # vermillion: the edge being used
+ACT_CMAP = "PuOr"       # activations (diverging, colour-blind safe)
+GRAD_CMAP = "RdBu"      # gradients (diverging, colour-blind safe)
+NORM_CMAP = "cividis"   # magnitudes such as gradient norms (sequential, colour-blind safe)
+
+
+def new_figure(figsize: tuple, pyplot: bool = True) -> Figure:
+    """A figure of ``figsize`` inches.
+
+    pyplot=True registers it with pyplot (so a notebook shows it and plt.close works);
+    widgets pass False: their figure is drawn to PNG bytes and never shown by pyplot.
+    """
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)                                  # an off-screen canvas to draw on
+    return fig
+
+
+def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes (fast zlib level: these images are redrawn on every step)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def symmetric_limit(values) -> float:
+    """max |v| over an iterable of arrays/numbers, never 0 (so a colour scale has a width)."""
+    vmax = max((float(np.max(np.abs(v))) for v in values if np.size(v)), default=0.0)
+    return vmax if vmax > 0 else 1.0
+
+
+class StepRenderer:
+    """Turn a figure into PNG bytes quickly, again and again, as a widget steps.
+
+    The parts that never change (axes, labels, static lines) are drawn once and kept
+    as a bitmap; each ``render()`` pastes that bitmap back and draws only the
+    ``dynamic`` artists on top (matplotlib's "blitting"), then encodes a PNG. The
+    figure itself stays an ordinary figure: ``fig.savefig`` still draws everything.
+    """
+
+    def __init__(self, fig: Figure, dynamic: list, dpi: int = 80):
+        if not isinstance(fig.canvas, FigureCanvasAgg):
+            FigureCanvasAgg(fig)
+        self.fig, self.dynamic, self.dpi = fig, list(dynamic), dpi
+        self._background, self._key = None, None
+
+    def render(self) -> bytes:
+        from PIL import Image
+
+        fig, canvas = self.fig, self.fig.canvas
+        fig.set_dpi(self.dpi)
+        key = (tuple(fig.get_size_inches()), self.dpi)
+        if self._background is None or key != self._key:
+            for artist in self.dynamic:                    # leave them out of the background
+                artist.set_animated(True)
+            canvas.draw()
+            self._background, self._key = canvas.copy_from_bbox(fig.bbox), key
+            for artist in self.dynamic:
+                artist.set_animated(False)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self.dynamic:
+            fig.draw_artist(artist)
+        image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="png", compress_level=1)   # fast zlib level
+        return buf.getvalue()
