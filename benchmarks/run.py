@@ -20,7 +20,7 @@ from pathlib import Path  # noqa: E402
 
 from .common import format_table, machine  # noqa: E402
 
-BENCHMARKS = ["benchmarks.cnn", "benchmarks.mlp"]
+BENCHMARKS = ["benchmarks.cnn", "benchmarks.mlp", "benchmarks.rnn"]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -71,7 +71,8 @@ class Loss(Module):
     def _reduce(self, losses: np.ndarray, count: int, pred: np.ndarray, target: np.ndarray) -> float:
         """Add up the per-example losses (dividing by count for a mean); refuse NaN/inf."""
         if count == 0:
-            raise ShapeError(f"{self!r} got an empty batch (pred has shape {pred.shape}): there is nothing to average.")
+            raise ShapeError(f"{self.short_name()} got an empty batch (pred has shape {pred.shape}): "
+                             "there is nothing to average.")
         value = np.sum(losses) * self._scale(count)
         check_finite(value, f"the {type(self).__name__} value", _nonfinite_hint(pred, target))
         return float(value)
@@ -87,19 +88,20 @@ class Loss(Module):
                 fix = (f"They hold different numbers of values ({pred.size} vs {target.size}): check that "
                        "pred and target come from the same batch.")
             try:  # the silent bug this check prevents, when numpy would happily broadcast
-                fix += (f" Without this check numpy would broadcast them to {np.broadcast_shapes(pred.shape, target.shape)}"
-                        " and pair predictions with the wrong targets.")
+                both = np.broadcast_shapes(pred.shape, target.shape)
+                fix += (f" Without this check numpy would broadcast them to {both} and pair predictions "
+                        "with the wrong targets.")
             except ValueError:
                 pass
-            raise ShapeError(f"{self!r} got pred of shape {pred.shape} and target of shape {target.shape}; "
-                             f"they must have the same shape, one target per prediction. {fix}")
+            raise ShapeError(f"{self.short_name()} got pred of shape {pred.shape} and target of shape "
+                             f"{target.shape}; they must have the same shape, one target per prediction. {fix}")
         return pred, target
 
     def _check_unit_targets(self, t: np.ndarray) -> None:
         """Binary targets must be 0/1 labels or probabilities (NaN is left to the finiteness check)."""
         if np.any((t < 0) | (t > 1)):
             raise LabelError(
-                f"{self!r}: targets must be in [0, 1] (0/1 labels or probabilities), but they range from "
+                f"{self.short_name()}: targets must be in [0, 1] (0/1 labels or probabilities), but they range from "
                 f"{np.nanmin(t):g} to {np.nanmax(t):g}. For labels -1/+1 use (t + 1) / 2; for class "
                 "indices 0..C-1 with more than two classes use CrossEntropyLoss."
             )
@@ -146,7 +148,7 @@ class CrossEntropyLoss(Loss):
         logits = as_float_array(self, pred, "logits")
         if logits.ndim != 2:
             raise ShapeError(
-                f"{self!r} expects logits of shape (N, C), one row per example and one column per class, "
+                f"{self.short_name()} expects logits of shape (N, C), one row per example and one column per class, "
                 f"but got shape {logits.shape}. For a single example use logits.reshape(1, -1); for two "
                 "classes with one score each, use BCEWithLogitsLoss."
             )
@@ -170,19 +172,19 @@ class CrossEntropyLoss(Loss):
         if y.shape != shape:
             fix = " If these are labels, flatten them with target.reshape(-1)." if y.shape == (n, 1) else ""
             raise ShapeError(
-                f"{self!r} got logits of shape {shape} and target of shape {y.shape}. The target must be "
+                f"{self.short_name()} got logits of shape {shape} and target of shape {y.shape}. The target must be "
                 f"integer labels of shape ({n},) or probabilities of shape {shape}.{fix}"
             )
         sums = y.sum(axis=1)
         bad = np.flatnonzero(~(np.abs(sums - 1.0) <= 1e-6) | np.any(y < 0, axis=1))  # ~(<=) also catches NaN
         if bad.size:
             i = bad[0]
+            negative = " and has negative entries" if np.any(y[i] < 0) else ""
             raise LabelError(
-                f"{self!r}: each row of a probability target must be non-negative and sum to 1, but row {i} "
-                f"sums to {sums[i]:.6g}{' and has negative entries' if np.any(y[i] < 0) else ''}; {bad.size} "
-                f"of {n} rows are off. One-hot rows need exactly "
-                "one 1; scores must be normalised first (e.g. softmax); class indices go in an integer "
-                f"array of shape ({n},)."
+                f"{self.short_name()}: each row of a probability target must be non-negative and sum to 1, "
+                f"but row {i} sums to {sums[i]:.6g}{negative}; {bad.size} of {n} rows are off. One-hot rows "
+                "need exactly one 1; scores must be normalised first (e.g. softmax); class indices go in an "
+                f"integer array of shape ({n},)."
             )
         return y
 
@@ -190,22 +192,23 @@ class CrossEntropyLoss(Loss):
         """Integer labels (N,) in [0, C) -> one-hot (N, C), or a LabelError saying what is wrong."""
         if not np.issubdtype(labels.dtype, np.integer):
             raise LabelError(
-                f"{self!r}: class labels must be integers, but the target has dtype {labels.dtype}. Whole "
-                f"numbers stored as floats: pass target.astype(int). Probabilities or one-hot rows: pass "
-                f"them with shape ({n}, {c})."
+                f"{self.short_name()}: class labels must be integers, but the target has dtype {labels.dtype}. "
+                "Whole numbers stored as floats: pass target.astype(int). Probabilities or one-hot rows: "
+                f"pass them with shape ({n}, {c})."
             )
         if len(labels) != n:
             raise LabelError(
-                f"{self!r} got {len(labels)} labels for {n} rows of logits; it needs exactly one label per "
-                "row. Check that the logits and labels come from the same batch."
+                f"{self.short_name()} got {len(labels)} labels for {n} rows of logits; it needs exactly one "
+                "label per row. Check that the logits and labels come from the same batch."
             )
         bad = np.flatnonzero((labels < 0) | (labels >= c))
         if bad.size:
-            shown = ", ".join(f"{labels[i]} at index {i}" for i in bad[:5]) + (f" and {bad.size - 5} more" if bad.size > 5 else "")
+            shown = ", ".join(f"{labels[i]} at index {i}" for i in bad[:5])
+            shown += f" and {bad.size - 5} more" if bad.size > 5 else ""
             raise LabelError(
-                f"{self!r}: labels must be in [0, {c}) because the logits have {c} columns (classes), but got "
-                f"{shown}. Labels that start at 1 need 1 subtracted; with more classes, give the last layer "
-                "that many outputs."
+                f"{self.short_name()}: labels must be in [0, {c}) because the logits have {c} columns (classes), "
+                f"but got {shown}. Labels that start at 1 need 1 subtracted; with more classes, give the last "
+                "layer that many outputs."
             )
         return np.eye(c)[labels]                             # row n is the one-hot vector of labels[n]
 
@@ -228,9 +231,9 @@ class BCELoss(Loss):
         p, t = self._pair(pred, target)
         if np.any((p < 0) | (p > 1)):
             raise ProbabilityError(
-                f"{self!r} expects predicted probabilities in [0, 1], but pred ranges from {np.nanmin(p):g} "
-                f"to {np.nanmax(p):g}. Did you forget a Sigmoid at the end of the model, or do you want "
-                "BCEWithLogitsLoss, which takes the raw scores directly?"
+                f"{self.short_name()} expects predicted probabilities in [0, 1], but pred ranges from "
+                f"{np.nanmin(p):g} to {np.nanmax(p):g}. Did you forget a Sigmoid at the end of the model, or do "
+                "you want BCEWithLogitsLoss, which takes the raw scores directly?"
             )
         self._check_unit_targets(t)
         losses = -(t * np.log(np.maximum(p, EPS)) + (1 - t) * np.log(np.maximum(1 - p, EPS)))

@@ -13,9 +13,14 @@ from .layers.residual import Residual
 from .layers.conv import Conv2d
 from .layers.flatten import Flatten
 from .layers.pool import AvgPool2d, MaxPool2d
+from .layers.rnn import RNN
+from .layers.lstm import LSTM
+from .layers.embedding import Embedding
+from .layers.attention import SelfAttention
 
 __all__ = ["Module", "Parameter", "Sequential", "Linear",
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
            "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
            "BatchNorm1d", "BatchNorm2d", "Dropout", "Residual",
-           "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten"]
+           "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
+           "RNN", "LSTM", "Embedding", "SelfAttention"]

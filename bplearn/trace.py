@@ -374,7 +374,8 @@ def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_no
     norms = np.array(rnn.grad_norms, dtype=float)          # (T,) ||dL/dh_t||, recorded by the layer
     for t in reversed(range(T)):
         cut = k is not None and t + 1 < T and (t + 1) % k == 0  # h_t -> h_{t+1} crosses a block edge
-        ratio = f", {fmt(norms[t] / norms[t + 1])}× the step after" if t + 1 < T and norms[t + 1] > 0 else ""
+        ratio = (f", {fmt(norms[t] / norms[t + 1])}× the step after"
+                 if t + 1 < T and norms[t + 1] > 0 and not cut else "")
         text = f"||dL/dh_{t}|| = {fmt(norms[t])}{ratio}"
         if cut:
             text += f"  (truncated BPTT: no gradient crosses from h_{t + 1} back to h_{t})"

@@ -46,7 +46,7 @@ def _upstream(layer: Module, grad_out, shape: tuple) -> np.ndarray:
     g = as_float_array(layer, grad_out, "grad_out")
     if g.shape != shape:
         raise ShapeError(
-            f"{layer!r}.backward expected grad_out of shape {shape} (the shape of its last output) "
+            f"{layer.short_name()}.backward expected grad_out of shape {shape} (the shape of its last output) "
             f"but got {g.shape}. Pass dL/d(output): one entry for every entry of the output."
         )
     return g
@@ -155,7 +155,7 @@ class Softmax(Module):
         if not -x.ndim <= self.dim < x.ndim:
             fix = f"Choose a dim from {-x.ndim} to {x.ndim - 1}." if x.ndim else "Give it at least a 1-D array."
             raise ShapeError(
-                f"{self!r} normalises along dim={self.dim}, but the input has shape {x.shape} "
+                f"{self.short_name()} normalises along dim={self.dim}, but the input has shape {x.shape} "
                 f"({x.ndim} dimensions). {fix}"
             )
         self._out = softmax(x, axis=self.dim)                # cache: the Jacobian needs only s

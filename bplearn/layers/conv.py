@@ -10,7 +10,7 @@ im2col (see ``bplearn.layers.im2col``): every patch becomes a column of a matrix
 the whole layer is one matrix product, forward and backward.
 
 With the kernels as rows, K = weight.reshape(F, C*kh*kw), and g = dL/d(out) as
-(F, N*H'*W'), the layer is out = K @ cols + b, so backward is the Linear layer's again:
+(F, H'*W'*N), the layer is out = K @ cols + b, so backward is the Linear layer's again:
 
     dK    = g @ cols.T      each weight collects over every patch it touched
     db    = g summed over all images and pixels
@@ -58,8 +58,8 @@ class Conv2d(Module):
     init: "kaiming_uniform" (default, suits ReLU) or another name from bplearn.init;
     rng: a seed or numpy Generator so the starting weights repeat.
 
-    The returned array has shape (N, F, H', W') but is a transposed view of (F, N, H', W')
-    memory; numpy treats it like any other array, and the next Conv2d reads it for free.
+    The returned array has shape (N, F, H', W') but is a transposed view of (F, H', W', N)
+    memory (see bplearn.layers.im2col); numpy treats it like any other array.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -81,36 +81,39 @@ class Conv2d(Module):
         x = as_float_array(self, x)
         check_images(self, x, self.in_channels)
         check_window_fits(self, x, self.kernel_size, self.padding)
-        n, _, h, w = x.shape
-        ho, wo = (output_size(size, k, s, p) for size, k, s, p in
-                  zip((h, w), self.kernel_size, self.stride, self.padding))
-        xp = pad(x.transpose(1, 0, 2, 3), self.padding)           # (C, N, H+2ph, W+2pw) channels first
-        cols = im2col(xp, self.kernel_size, self.stride)          # (C*kh*kw, N*H'*W') a patch per column
+        xp = pad(x.transpose(1, 2, 3, 0), self.padding)           # (C, H+2ph, W+2pw, N) batch last
+        cols = im2col(xp, self.kernel_size, self.stride)          # (C*kh*kw, H'*W'*N) a patch per column
         kernels = self.weight.data.reshape(self.out_channels, -1) # (F, C*kh*kw) a filter per row
-        out = kernels @ cols                                      # (F, N*H'*W')
+        out = kernels @ cols                                      # (F, H'*W'*N)
         if self.bias is not None:
             out += self.bias.data[:, None]                        # one bias per filter (row)
         self._cols, self._xp_shape = cols, xp.shape               # cache: backward needs the patches
-        return out.reshape(-1, n, ho, wo).transpose(1, 0, 2, 3)   # (N, F, H', W'), a view
+        out = out.reshape(self._out_shape_chwn())                 # (F, H', W', N)
+        return out.transpose(3, 0, 1, 2)                          # (N, F, H', W'), a view
 
     def backward(self, grad_out):                                 # grad_out: (N, F, H', W')
         cols = self._require_cache("_cols")
         grad_out = np.asarray(grad_out)
-        (c, n, hp, wp), (ph, pw) = self._xp_shape, self.padding
-        expected = (n, self.out_channels) + tuple(output_size(size, k, s) for size, k, s in
-                                                  zip((hp, wp), self.kernel_size, self.stride))
-        if grad_out.shape != expected:
-            raise ShapeError(f"{self!r}.backward expected grad_out of shape {expected} (the shape of its "
-                             f"output) but got {grad_out.shape}.")
-        g = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)   # (F, N*H'*W')
-        self.weight.grad += (g @ cols.T).reshape(self.weight.shape)  # (F, N*H'*W') @ (N*H'*W', C*kh*kw)
+        f, hout, wout, n = self._out_shape_chwn()
+        if grad_out.shape != (n, f, hout, wout):
+            raise ShapeError(f"{self!r}.backward expected grad_out of shape {(n, f, hout, wout)} (the shape "
+                             f"of its output) but got {grad_out.shape}.")
+        g = grad_out.transpose(1, 2, 3, 0).reshape(f, -1)         # (F, H'*W'*N), same order as out
+        self.weight.grad += (g @ cols.T).reshape(self.weight.shape)  # (F, H'W'N) @ (H'W'N, C*kh*kw)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)                       # (F,) every pixel used the bias
-        kernels = self.weight.data.reshape(self.out_channels, -1) # (F, C*kh*kw)
-        dcols = kernels.T @ g                                     # (C*kh*kw, F) @ (F, N*H'*W')
-        dxp = col2im(dcols, self._xp_shape, self.kernel_size, self.stride)  # (C, N, H+2ph, W+2pw)
-        dx = dxp[:, :, ph:hp - ph, pw:wp - pw]                    # (C, N, H, W) padding gets no gradient
-        return dx.transpose(1, 0, 2, 3)                           # (N, C, H, W)
+        kernels = self.weight.data.reshape(f, -1)                 # (F, C*kh*kw)
+        dcols = kernels.T @ g                                     # (C*kh*kw, F) @ (F, H'*W'*N)
+        dxp = col2im(dcols, self._xp_shape, self.kernel_size, self.stride)  # (C, H+2ph, W+2pw, N)
+        (_, hp, wp, _), (ph, pw) = self._xp_shape, self.padding
+        dx = dxp[:, ph:hp - ph, pw:wp - pw, :]                    # (C, H, W, N) padding gets no gradient
+        return dx.transpose(3, 0, 1, 2)                           # (N, C, H, W)
+
+    def _out_shape_chwn(self) -> tuple[int, int, int, int]:
+        """(F, H', W', N): the output shape in the layer's internal batch-last order."""
+        _, hp, wp, n = self._xp_shape
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        return self.out_channels, output_size(hp, kh, sh), output_size(wp, kw, sw), n
 
     def extra_repr(self) -> str:
         def show(p):

@@ -5,21 +5,23 @@ dot product of the kernel with the patch of pixels under it. **im2col** ("image 
 columns") copies every patch into one column of a matrix, so that all those dot
 products become ONE matrix product, which BLAS computes far faster than Python loops:
 
-    x: (C, N, H, W)  --im2col-->  cols: (C*kh*kw, N*H'*W')     one column per output pixel
-    out = weight.reshape(F, C*kh*kw) @ cols   ->   (F, N*H'*W')  one row per filter
+    x: (C, H, W, N)  --im2col-->  cols: (C*kh*kw, H'*W'*N)     one column per output pixel
+    out = weight.reshape(F, C*kh*kw) @ cols   ->   (F, H'*W'*N)  one row per filter
 
 **col2im** goes the other way in the backward pass: it adds each column of patch
 gradients back onto the pixels that patch was copied from. A pixel that sat in several
 patches (neighbouring windows overlap) collects one contribution from each of them.
 
 Both loop over the kh*kw offsets (i, j) inside the kernel, never over pixels: entry
-(i, j) of *every* patch is one strided slice of the image, x[:, :, i::sh, j::sw]
+(i, j) of *every* patch is one strided slice of the images, x[:, i::sh, j::sw, :]
 (trimmed to H' x W'), copied or added in a single numpy operation.
 
-Channels first, batch second. The layers take and return (N, C, H, W) arrays like
-PyTorch, but these helpers use (C, N, H, W): then each channel is one contiguous block,
-so the matrix product above lands directly in (F, N, H', W') order and the rows of
-cols are long contiguous runs. Switching is free: ``x.transpose(1, 0, 2, 3)`` is a view.
+Channels first, batch last. The layers take and return (N, C, H, W) arrays like
+PyTorch, but these helpers use (C, H, W, N). Then the N values of one pixel sit side by
+side in memory, and (for stride 1) so do the W'*N values of a row of pixels, so each
+slice above is made of long contiguous runs that numpy copies at full speed. The
+matrix product lands directly in (F, H', W', N) order, which the layer hands on as an
+(N, F, H', W') view: ``transpose`` never copies, it only relabels the axes.
 """
 from __future__ import annotations
 
@@ -77,50 +79,50 @@ def check_window_fits(layer, x: np.ndarray, kernel: tuple[int, int], padding: tu
         )
 
 
-def window(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int]) -> tuple:
-    """Index of entry (i, j) of every window: x[window(...)] is (..., H', W') from (..., H, W)."""
+def window(i: int, j: int, out_hw: tuple[int, int], stride: tuple[int, int]) -> tuple[slice, slice]:
+    """(rows, cols) slices that pick entry (i, j) of every window: H x W -> H' x W'."""
     (ho, wo), (sh, sw) = out_hw, stride
-    return (..., slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw))
+    return slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw)
 
 
 def pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
-    """Surround each image with zeros.  x: (..., H, W) -> (..., H + 2*ph, W + 2*pw)."""
+    """Surround each image with zeros.  x: (C, H, W, N) -> (C, H + 2*ph, W + 2*pw, N)."""
     ph, pw = padding
-    if ph == pw == 0:
-        return x
-    h, w = x.shape[-2:]
-    padded = np.zeros(x.shape[:-2] + (h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    padded[..., ph:ph + h, pw:pw + w] = x
+    c, h, w, n = x.shape
+    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+    padded[:, ph:ph + h, pw:pw + w, :] = x
     return padded
 
 
 def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
     """Copy every kh x kw patch of x into one column.
 
-    x: (C, N, H, W), already padded  ->  cols: (C*kh*kw, N*H'*W')
-    Row c*kh*kw + i*kw + j holds pixel (i, j) of channel c of every patch, the same
-    order as weight.reshape(F, -1); column n*H'*W' + a*W' + b is the patch of image n
-    whose top-left corner is (a*sh, b*sw).
+    x: (C, H, W, N), already padded  ->  cols: (C*kh*kw, H'*W'*N)
+    Row c*kh*kw + i*kw + j holds pixel (i, j) of channel c of every patch: the same
+    order as weight.reshape(F, -1). Column (a*W' + b)*N + n holds the patch of image n
+    whose top-left corner is pixel (a*sh, b*sw).
     """
-    (kh, kw), (c, n, h, w) = kernel, x.shape
+    (kh, kw), (c, h, w, n) = kernel, x.shape
     out_hw = output_size(h, kh, stride[0]), output_size(w, kw, stride[1])
-    cols = np.empty((c, kh, kw, n) + out_hw, dtype=x.dtype)           # (C, kh, kw, N, H', W')
+    cols = np.empty((c, kh, kw) + out_hw + (n,), dtype=x.dtype)       # (C, kh, kw, H', W', N)
     for i in range(kh):
         for j in range(kw):
-            cols[:, i, j] = x[window(i, j, out_hw, stride)]             # (C, N, H', W')
+            rows, columns = window(i, j, out_hw, stride)
+            cols[:, i, j] = x[:, rows, columns, :]                      # (C, H', W', N)
     return cols.reshape(c * kh * kw, -1)
 
 
 def col2im(cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
     """The adjoint of im2col: add every patch column back onto the pixels it came from.
 
-    cols: (C*kh*kw, N*H'*W')  ->  x: x_shape = (C, N, H, W), padded like im2col's input.
+    cols: (C*kh*kw, H'*W'*N)  ->  x: x_shape = (C, H, W, N), padded like im2col's input.
     """
-    (kh, kw), (c, n, h, w) = kernel, x_shape
+    (kh, kw), (c, h, w, n) = kernel, x_shape
     out_hw = output_size(h, kh, stride[0]), output_size(w, kw, stride[1])
-    patches = cols.reshape((c, kh, kw, n) + out_hw)                    # (C, kh, kw, N, H', W')
-    x = np.zeros(x_shape, dtype=cols.dtype)                            # (C, N, H, W)
+    patches = cols.reshape((c, kh, kw) + out_hw + (n,))                # (C, kh, kw, H', W', N)
+    x = np.zeros(x_shape, dtype=cols.dtype)                            # (C, H, W, N)
     for i in range(kh):
         for j in range(kw):
-            x[window(i, j, out_hw, stride)] += patches[:, i, j]         # overlapping patches add up
+            rows, columns = window(i, j, out_hw, stride)
+            x[:, rows, columns, :] += patches[:, i, j]                  # overlapping patches add up
     return x

@@ -24,9 +24,16 @@ from ..model import Module, Parameter
 from .rnn import check_bptt_steps, check_grad, check_sequence, check_state, uniform_init
 
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a)) written via tanh, which never overflows for large |a|."""
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
+def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + exp(-a)), computed as (1 + tanh(a/2)) / 2, which never overflows.
+
+    ``out=a`` works in place (the LSTM writes its gates straight into a cache array).
+    """
+    out = np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 class LSTM(Module):
@@ -73,69 +80,74 @@ class LSTM(Module):
         N, T, D = x.shape
         H = self.hidden_size
         dtype = np.result_type(x, self.W_h.data)
-        h = check_state(self, h0, "h0", N, H, dtype)       # (N, H)
-        c = check_state(self, c0, "c0", N, H, dtype)       # (N, H)
-        self._h0, self._c0 = h, c
-        # Input part of all four gates for all steps in one matmul: (N, T, 4H).
-        xw = (x.reshape(N * T, D) @ self.W_x.data + self.b.data).reshape(N, T, 4 * H)
+        h = h0 = check_state(self, h0, "h0", N, H, dtype)  # (N, H)
+        c = c0 = check_state(self, c0, "c0", N, H, dtype)  # (N, H)
+        # Time-major inside, as in RNN: (T, N, ...), so step t is one contiguous block.
+        # Input part of all four gates for all steps in one matmul: (T, N, 4H).
+        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))   # (T, N, D)
+        xw = (x_tm.reshape(T * N, D) @ self.W_x.data + self.b.data).reshape(T, N, 4 * H)
         W_h = self.W_h.data
-        gates = np.empty((N, T, 4 * H), dtype=dtype)        # i, f, g, o after their nonlinearity
-        cs = np.empty((N, T, H), dtype=dtype)
-        hs = np.empty((N, T, H), dtype=dtype)
+        gates = np.empty((T, N, 4 * H), dtype=dtype)        # i, f, g, o after their nonlinearity
+        cs, tanh_cs, hs = np.empty((3, T, N, H), dtype=dtype)
         for t in range(T):
-            a = xw[:, t] + h @ W_h                          # (N, H) @ (H, 4H) -> (N, 4H)
-            i = sigmoid(a[:, :H])
-            f = sigmoid(a[:, H:2 * H])
-            g = np.tanh(a[:, 2 * H:3 * H])
-            o = sigmoid(a[:, 3 * H:])
-            c = f * c + i * g                               # (N, H) keep some old, write some new
-            h = o * np.tanh(c)                              # (N, H)
-            gates[:, t, :H], gates[:, t, H:2 * H], gates[:, t, 2 * H:3 * H], gates[:, t, 3 * H:] = i, f, g, o
-            cs[:, t], hs[:, t] = c, h
-        self._x, self._gates, self._cs, self._hs = x, gates, cs, hs
-        return hs, h, c
+            a = np.matmul(h, W_h, out=gates[t])             # (N, H) @ (H, 4H) -> (N, 4H) ...
+            a += xw[t]                                      # ... + x_t @ W_x + b: pre-activations
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]  # (N, H) views
+            sigmoid(i, out=i)                               # input gate, in (0, 1)
+            sigmoid(f, out=f)                               # forget gate, in (0, 1)
+            np.tanh(g, out=g)                               # candidate, in (-1, 1)
+            sigmoid(o, out=o)                               # output gate, in (0, 1)
+            c = np.multiply(f, c, out=cs[t])                # (N, H) keep some old memory ...
+            c += i * g                                      # ... and write some new
+            h = np.multiply(o, np.tanh(c, out=tanh_cs[t]), out=hs[t])  # (N, H)
+        self._x, self._h0, self._c0 = x_tm, h0, c0          # cache for backward
+        self._gates, self._cs, self._tanh_cs, self._hs = gates, cs, tanh_cs, hs
+        return hs.transpose(1, 0, 2), h, c                  # (N, T, H) view, (N, H), (N, H)
 
     def backward(self, dhs, dh_last=None, dc_last=None):
-        x, h0, c0, gates, cs, hs = self._require_cache("_x", "_h0", "_c0", "_gates", "_cs", "_hs")
-        N, T, H = hs.shape
-        dhs = check_grad(self, dhs, "dhs", hs.shape)        # (N, T, H)
+        x, h0, c0, gates, cs, tanh_c, hs = self._require_cache(
+            "_x", "_h0", "_c0", "_gates", "_cs", "_tanh_cs", "_hs")  # time-major (T, N, ...)
+        T, N, H = hs.shape
+        dhs = check_grad(self, dhs, "dhs", (N, T, H)).transpose(1, 0, 2)  # (T, N, H) view
         zeros = np.zeros((N, H), dtype=hs.dtype)
         dh_next = zeros if dh_last is None else check_grad(self, dh_last, "dh_last", (N, H))
         dc_next = zeros if dc_last is None else check_grad(self, dc_last, "dc_last", (N, H))
-        c_prev_all = np.concatenate([c0[:, None], cs[:, :-1]], axis=1)  # (N, T, H): c_{t-1}
-        tanh_c_all = np.tanh(cs)                            # (N, T, H), recomputed once
+        i, f, g, o = (gates[:, :, j * H:(j + 1) * H] for j in range(4))  # each (T, N, H)
+        c_prev = np.concatenate([c0[None], cs[:-1]])        # (T, N, H): c_{t-1}
+        # The local derivatives do not depend on the upstream gradient, so compute them
+        # for all steps at once. With sigmoid' = s (1 - s) and tanh' = 1 - tanh^2:
+        dc_dh = o * (1.0 - tanh_c * tanh_c)                 # dh_t/dc_t
+        di_dc = g * i * (1.0 - i)                           # c_t = f c_{t-1} + i g: dc/di = g
+        df_dc = c_prev * f * (1.0 - f)                      # dc/df = c_{t-1}
+        dg_dc = i * (1.0 - g * g)                           # dc/dg = i
+        do_dh = tanh_c * o * (1.0 - o)                      # h_t = o tanh(c_t): dh/do = tanh(c_t)
         W_h_T = np.ascontiguousarray(self.W_h.data.T)       # (4H, H), reused every step
         k = self.bptt_steps
-        da = np.empty_like(gates)                           # dL/da_t for the four gates: (N, T, 4H)
-        dh_all = np.empty_like(hs)                          # dL/dh_t, kept for grad_norms
+        dtype = np.result_type(dhs, dh_next, dc_next, gates)
+        da = np.empty((T, N, 4 * H), dtype=dtype)           # dL/d(pre-activations), gate order i, f, g, o
+        da_i, da_f, da_g, da_o = (da[:, :, j * H:(j + 1) * H] for j in range(4))
+        dh_all = np.empty((T, N, H), dtype=dtype)           # dL/dh_t, kept for grad_norms
         for t in reversed(range(T)):
-            i, f, g, o = (gates[:, t, j * H:(j + 1) * H] for j in range(4))
-            tanh_c = tanh_c_all[:, t]
-            dh = dhs[:, t] + dh_next                        # (N, H) own output + the future
-            dh_all[:, t] = dh
-            dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)  # (N, H) via c_{t+1} and via h_t
-            do = dh * tanh_c                                # (N, H) output gate
-            di = dc * g                                     # (N, H) input gate
-            df = dc * c_prev_all[:, t]                      # (N, H) forget gate
-            dg = dc * i                                     # (N, H) candidate
-            # Back through each gate's nonlinearity to its pre-activation (sigmoid' = s(1-s)):
-            da[:, t, :H] = di * i * (1.0 - i)
-            da[:, t, H:2 * H] = df * f * (1.0 - f)
-            da[:, t, 2 * H:3 * H] = dg * (1.0 - g * g)
-            da[:, t, 3 * H:] = do * o * (1.0 - o)
-            dh_next = da[:, t] @ W_h_T                      # (N, 4H) @ (4H, H) -> dL/dh_{t-1}
-            dc_next = dc * f                                # (N, H) the gradient highway
+            dh = np.add(dhs[t], dh_next, out=dh_all[t])     # (N, H) own output + the future
+            dc = dc_next + dh * dc_dh[t]                    # (N, H) via c_{t+1} and via h_t
+            np.multiply(dc, di_dc[t], out=da_i[t])          # (N, H) input gate
+            np.multiply(dc, df_dc[t], out=da_f[t])          # (N, H) forget gate
+            np.multiply(dc, dg_dc[t], out=da_g[t])          # (N, H) candidate
+            np.multiply(dh, do_dh[t], out=da_o[t])          # (N, H) output gate
+            dh_next = da[t] @ W_h_T                         # (N, 4H) @ (4H, H) -> dL/dh_{t-1}
+            dc_next = dc * f[t]                             # (N, H) the gradient highway
             if k is not None and t % k == 0 and t > 0:      # t starts a block: truncate here
-                dh_next, dc_next = np.zeros_like(dh_next), np.zeros_like(dc_next)
+                dh_next[...] = 0.0
+                dc_next[...] = 0.0
         # Shared parameters: sum over batch and time, one matmul each.
-        h_prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)  # (N, T, H): h_{t-1}
-        da2 = da.reshape(N * T, 4 * H)
-        self.W_x.grad += x.reshape(N * T, -1).T @ da2       # (D, NT) @ (NT, 4H) -> (D, 4H)
-        self.W_h.grad += h_prev.reshape(N * T, H).T @ da2   # (H, NT) @ (NT, 4H) -> (H, 4H)
+        h_prev = np.concatenate([h0[None], hs[:-1]])        # (T, N, H): h_{t-1}
+        da2 = da.reshape(T * N, 4 * H)
+        self.W_x.grad += x.reshape(T * N, -1).T @ da2       # (D, TN) @ (TN, 4H) -> (D, 4H)
+        self.W_h.grad += h_prev.reshape(T * N, H).T @ da2   # (H, TN) @ (TN, 4H) -> (H, 4H)
         self.b.grad += da2.sum(axis=0)                      # (4H,)
-        dx = (da2 @ self.W_x.data.T).reshape(x.shape)       # (NT, 4H) @ (4H, D) -> (N, T, D)
-        self.grad_norms = np.sqrt((dh_all * dh_all).sum(axis=(0, 2)))  # (T,) ||dL/dh_t||
-        return dx, dh_next, dc_next                         # now dL/dh0 and dL/dc0
+        dx = (da2 @ self.W_x.data.T).reshape(T, N, -1)      # (TN, 4H) @ (4H, D) -> (T, N, D)
+        self.grad_norms = np.sqrt((dh_all * dh_all).sum(axis=(1, 2)))  # (T,) ||dL/dh_t||
+        return dx.transpose(1, 0, 2), dh_next, dc_next      # (N, T, D); now dL/dh0 and dL/dc0
 
     def extra_repr(self) -> str:
         extra = f", bptt_steps={self.bptt_steps}" if self.bptt_steps is not None else ""

@@ -43,7 +43,7 @@ class _Pool2d(Module):
         """
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         out_hw = output_size(x_shape[2], kh, sh), output_size(x_shape[3], kw, sw)
-        return [window(i, j, out_hw, self.stride) for i in range(kh) for j in range(kw)]
+        return [(..., *window(i, j, out_hw, self.stride)) for i in range(kh) for j in range(kw)]
 
     def _check_grad(self, grad_out, out_shape: tuple) -> np.ndarray:
         grad_out = np.asarray(grad_out)
@@ -70,7 +70,7 @@ class MaxPool2d(_Pool2d):
     def forward(self, x):
         x = self._check_input(x)
         first, *rest = self._windows(x.shape)
-        out = x[first].copy()                                     # (N, C, H', W')
+        out = x[first].copy("K")                                   # (N, C, H', W')
         for index in rest:
             np.maximum(out, x[index], out=out)                    # running maximum over the offsets
         self._x, self._out = x, out                               # cache: backward finds the winners
@@ -80,11 +80,11 @@ class MaxPool2d(_Pool2d):
         x, out = self._require_cache("_x", "_out")
         grad_out = self._check_grad(grad_out, out.shape)
         grad_x = np.zeros_like(x)                                 # (N, C, H, W)
-        unclaimed = grad_out.copy()                               # (N, C, H', W') not handed out yet
+        unclaimed = grad_out.copy("K")                             # (N, C, H', W') not handed out yet
         for index in self._windows(x.shape):
-            wins = x[index] == out                                # (N, C, H', W') this offset holds the max
-            grad_x[index] += unclaimed * wins                     # overlapping windows add up
-            unclaimed *= ~wins                                    # a tie later in the window gets nothing
+            taken = unclaimed * (x[index] == out)                 # (N, C, H', W') where this offset is the max
+            grad_x[index] += taken                                # overlapping windows add up
+            unclaimed -= taken                                    # a tie later in the window gets nothing
         return grad_x
 
 
@@ -98,7 +98,7 @@ class AvgPool2d(_Pool2d):
     def forward(self, x):
         x = self._check_input(x)
         first, *rest = self._windows(x.shape)
-        total = x[first].copy()                                   # (N, C, H', W')
+        total = x[first].copy("K")                                 # (N, C, H', W')
         for index in rest:
             total += x[index]                                     # running sum over the offsets
         self._x, self._out_shape = x, total.shape                 # cache: backward needs the shapes

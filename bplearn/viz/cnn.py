@@ -89,7 +89,7 @@ class LayerView:
                                  ec="#333333")
             top.add_patch(box)
             self.boxes.append(box)
-            top.text(i, 0, f"{name}\n{shapes[i]}", ha="center", va="center", fontsize=7)
+            top.text(i, 0, f"{name}\n{shapes[i]}", ha="center", va="center", fontsize=8)
         self.panels = []
         for k in range(PANELS):
             ax = self.figure.add_axes((0.02 + 0.12 * k, 0.1, 0.105, 0.45))
@@ -135,6 +135,7 @@ class LayerView:
             if k < len(maps):
                 image.set_data(maps[k])
                 image.set_extent((-0.5, maps[k].shape[1] - 0.5, maps[k].shape[0] - 0.5, -0.5))
+                ax.set_aspect("equal" if maps[k].shape[0] > 1 else "auto")   # a 1 x F strip fills the panel
                 image.set_cmap(cmap)
                 image.set_clim(-vmax, vmax)
                 title.set_text(f"{label} {k}")
