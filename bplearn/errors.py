@@ -95,3 +95,18 @@ def check_finite(value, what: str, hint: str = "") -> None:
             f"{what} is not finite (NaN or inf). "
             + (hint or "This usually means the learning rate is too high or the inputs are not scaled.")
         )
+
+
+def check_grad_out(layer, grad_out, shape: tuple) -> np.ndarray:
+    """grad_out as a float array, or a ShapeError if it does not match the output shape.
+
+    Without this check numpy would broadcast e.g. a (N,) gradient against an (N, 1)
+    output into an (N, N) array and backprop would carry on with garbage.
+    """
+    g = as_float_array(layer, grad_out, "grad_out")
+    if g.shape != tuple(shape):
+        raise ShapeError(
+            f"{layer.short_name()}.backward expected grad_out of shape {tuple(shape)} (the shape of its last output) "
+            f"but got {g.shape}. Pass dL/d(output): one entry for every entry of the output."
+        )
+    return g

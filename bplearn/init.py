@@ -15,11 +15,27 @@ from __future__ import annotations
 import numpy as np
 
 
+_default_rng = np.random.default_rng(0)
+
+
+def manual_seed(seed: int) -> None:
+    """Restart the generator used when no ``rng`` is given (like ``torch.manual_seed``)."""
+    global _default_rng
+    _default_rng = np.random.default_rng(seed)
+
+
 def make_rng(rng=None) -> np.random.Generator:
-    """Accept None (seed 0), an int seed, or a Generator; return a Generator."""
+    """Accept a Generator, an int seed, or None; return a Generator.
+
+    None draws from one shared generator seeded with 0 at import (see ``manual_seed``):
+    a fresh kernel that builds the same model gets the same weights, yet two layers
+    built one after the other still get different weights.
+    """
     if isinstance(rng, np.random.Generator):
         return rng
-    return np.random.default_rng(0 if rng is None else rng)
+    if rng is None:
+        return _default_rng
+    return np.random.default_rng(rng)
 
 
 def fans(shape: tuple) -> tuple[int, int]:

@@ -27,6 +27,7 @@ OPS = [
     ("pow_minus1", lambda a: a**-1, (0.6,)),
     ("pow_half", lambda a: a**0.5, (2.5,)),
     ("pow0", lambda a: a**0, (1.5,)),
+    ("pow0_at_zero", lambda a: a**0, (0.0,)),
     ("neg", lambda a: -a, (0.4,)),
     ("exp", lambda a: a.exp(), (0.4,)),
     ("log", lambda a: a.log(), (1.7,)),
@@ -208,6 +209,15 @@ def test_topological_order_puts_parents_first_and_lists_each_node_once():
     assert order[-1] is e
     for node in order:
         assert all(position[id(p)] < position[id(node)] for p in node.parents)
+
+
+def test_topological_order_reads_the_expression_left_to_right():
+    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c")
+    ab = a * b
+    ab.label = "ab"
+    out = ab + c
+    out.label = "out"
+    assert [n.label for n in out.topological_order()] == ["a", "b", "ab", "c", "out"]
 
 
 # --- graph export and repr -------------------------------------------------------------------

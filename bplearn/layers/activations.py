@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array
+from ..errors import ShapeError, as_float_array, check_grad_out
 from ..model import Module
 
 
@@ -37,21 +37,6 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _upstream(layer: Module, grad_out, shape: tuple) -> np.ndarray:
-    """grad_out as a float array, or a ShapeError if it does not match the output shape.
-
-    Without this check numpy would broadcast e.g. a (N,) gradient against an (N, 1)
-    output into an (N, N) array and backprop would carry on with garbage.
-    """
-    g = as_float_array(layer, grad_out, "grad_out")
-    if g.shape != shape:
-        raise ShapeError(
-            f"{layer.short_name()}.backward expected grad_out of shape {shape} (the shape of its last output) "
-            f"but got {g.shape}. Pass dL/d(output): one entry for every entry of the output."
-        )
-    return g
-
-
 class ReLU(Module):
     """out = max(x, 0), element-wise.
 
@@ -68,7 +53,7 @@ class ReLU(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         positive = self._require_cache("_positive")
-        grad_out = _upstream(self, grad_out, positive.shape)
+        grad_out = check_grad_out(self, grad_out, positive.shape)
         return np.where(positive, grad_out, 0.0)             # pass through where x > 0, block elsewhere
 
 
@@ -90,7 +75,7 @@ class LeakyReLU(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         positive = self._require_cache("_positive")
-        grad_out = _upstream(self, grad_out, positive.shape)
+        grad_out = check_grad_out(self, grad_out, positive.shape)
         return np.where(positive, grad_out, self.negative_slope * grad_out)
 
     def extra_repr(self) -> str:
@@ -114,7 +99,7 @@ class Sigmoid(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         out = self._require_cache("_out")
-        grad_out = _upstream(self, grad_out, out.shape)
+        grad_out = check_grad_out(self, grad_out, out.shape)
         return grad_out * out * (1.0 - out)
 
 
@@ -134,7 +119,7 @@ class Tanh(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         out = self._require_cache("_out")
-        grad_out = _upstream(self, grad_out, out.shape)
+        grad_out = check_grad_out(self, grad_out, out.shape)
         return grad_out * (1.0 - out**2)
 
 
@@ -163,7 +148,7 @@ class Softmax(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         s = self._require_cache("_out")
-        g = _upstream(self, grad_out, s.shape)
+        g = check_grad_out(self, grad_out, s.shape)
         # Along dim, ds_i/dx_j = s_i * (delta_ij - s_j): every output depends on every input.
         # Multiplying g by that (symmetric) Jacobian gives
         #     sum_i g_i * s_i * (delta_ij - s_j) = s_j * (g_j - sum_i g_i * s_i),
@@ -191,4 +176,4 @@ class Identity(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         shape = self._require_cache("_shape")
-        return _upstream(self, grad_out, shape)
+        return check_grad_out(self, grad_out, shape)

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array, check_shape
+from ..errors import ShapeError, as_float_array, check_shape, check_grad_out
 from ..model import Module, Parameter
-from .activations import _upstream
 
 
 def _to_rows(x: np.ndarray) -> np.ndarray:
@@ -91,7 +90,7 @@ class _BatchNorm(Module):
 
     def backward(self, grad_out):
         xhat, inv_std, shape = self._require_cache("_xhat", "_inv_std", "_shape")
-        dy = _to_rows(_upstream(self, grad_out, shape))      # (M, C)
+        dy = _to_rows(check_grad_out(self, grad_out, shape))      # (M, C)
         m = dy.shape[0]
         self.weight.grad += (dy * xhat).sum(axis=0)          # (C,) y = gamma * xhat + beta
         self.bias.grad += dy.sum(axis=0)                     # (C,)

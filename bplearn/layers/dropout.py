@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array
+from ..errors import ShapeError, as_float_array, check_grad_out
 from ..init import make_rng
 from ..model import Module
-from .activations import _upstream
 
 
 class Dropout(Module):
@@ -60,7 +59,7 @@ class Dropout(Module):
 
     def backward(self, grad_out):
         scale, shape = self._require_cache("_scale", "_shape")
-        return _upstream(self, grad_out, shape) * scale        # y = x * scale, so dx = dy * scale
+        return check_grad_out(self, grad_out, shape) * scale        # y = x * scale, so dx = dy * scale
 
     def _fixed_mask_for(self, x: np.ndarray) -> np.ndarray:
         """fixed_mask as a boolean array, after checking it fits ``x``."""

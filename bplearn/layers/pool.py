@@ -70,7 +70,7 @@ class MaxPool2d(_Pool2d):
     def forward(self, x):
         x = self._check_input(x)
         first, *rest = self._windows(x.shape)
-        out = x[first].copy("K")                                   # (N, C, H', W')
+        out = x[first].copy("K")                                  # (N, C, H', W'), memory ordered like x
         for index in rest:
             np.maximum(out, x[index], out=out)                    # running maximum over the offsets
         self._x, self._out = x, out                               # cache: backward finds the winners
@@ -80,7 +80,8 @@ class MaxPool2d(_Pool2d):
         x, out = self._require_cache("_x", "_out")
         grad_out = self._check_grad(grad_out, out.shape)
         grad_x = np.zeros_like(x)                                 # (N, C, H, W)
-        unclaimed = grad_out.copy("K")                             # (N, C, H', W') not handed out yet
+        unclaimed = np.empty_like(out)                            # (N, C, H', W') not handed out yet,
+        unclaimed[...] = grad_out                                 # stored in memory like out (faster)
         for index in self._windows(x.shape):
             taken = unclaimed * (x[index] == out)                 # (N, C, H', W') where this offset is the max
             grad_x[index] += taken                                # overlapping windows add up
@@ -98,7 +99,7 @@ class AvgPool2d(_Pool2d):
     def forward(self, x):
         x = self._check_input(x)
         first, *rest = self._windows(x.shape)
-        total = x[first].copy("K")                                 # (N, C, H', W')
+        total = x[first].copy("K")                                # (N, C, H', W'), memory ordered like x
         for index in rest:
             total += x[index]                                     # running sum over the offsets
         self._x, self._out_shape = x, total.shape                 # cache: backward needs the shapes

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array
+from ..errors import ShapeError, as_float_array, check_grad_out
 from ..model import Module
-from .activations import _upstream
 
 
 class Residual(Module):
@@ -42,7 +41,7 @@ class Residual(Module):
         return x + branch
 
     def backward(self, grad_out):
-        grad_out = _upstream(self, grad_out, self._require_cache("_shape"))
+        grad_out = check_grad_out(self, grad_out, self._require_cache("_shape"))
         # out = x + branch(x): x reaches the loss along two paths, so (as always when a
         # value is used twice) the two gradients add. The skip path's gradient is
         # grad_out itself, untouched by any weight or activation derivative, so even

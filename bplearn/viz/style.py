@@ -60,10 +60,10 @@ class StepRenderer:
     figure itself stays an ordinary figure: ``fig.savefig`` still draws everything.
     """
 
-    def __init__(self, fig: Figure, dynamic: list, dpi: int = 80):
+    def __init__(self, fig: Figure, dynamic: list | None, dpi: int = 80):
         if not isinstance(fig.canvas, FigureCanvasAgg):
             FigureCanvasAgg(fig)
-        self.fig, self.dynamic, self.dpi = fig, list(dynamic), dpi
+        self.fig, self.dynamic, self.dpi = fig, dynamic, dpi     # dynamic=None: redraw everything
         self._background, self._key = None, None
 
     def render(self) -> bytes:
@@ -72,7 +72,9 @@ class StepRenderer:
         fig, canvas = self.fig, self.fig.canvas
         fig.set_dpi(self.dpi)
         key = (tuple(fig.get_size_inches()), self.dpi)
-        if self._background is None or key != self._key:
+        if self.dynamic is None:
+            canvas.draw()
+        elif self._background is None or key != self._key:
             for artist in self.dynamic:                    # leave them out of the background
                 artist.set_animated(True)
             canvas.draw()
@@ -81,7 +83,7 @@ class StepRenderer:
                 artist.set_animated(False)
         else:
             canvas.restore_region(self._background)
-        for artist in self.dynamic:
+        for artist in self.dynamic or ():
             fig.draw_artist(artist)
         image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buf = io.BytesIO()
