@@ -46,7 +46,10 @@ class Value:
     """One scalar in a computational graph: ``data`` (float) and ``grad`` (dL/d this value).
 
     >>> w, x = Value(0.5, "w"), Value(2.0, "x")
-    >>> y = w * x            # y.parents == (w, x), y.local_grads == (2.0, 0.5)
+    >>> y = w * x            # y.op == "*", y.parents == (w, x), y.local_grads == (2.0, 0.5)
+
+    The keyword-only ``op``, ``parents`` and ``local_grads`` are filled in by the
+    operations below; inputs and weights leave them empty.
     """
 
     __array_ufunc__ = None  # so numpy scalars on the left (np.float64(2) * v) defer to our ops
@@ -164,8 +167,9 @@ class Value:
         """Every node this Value depends on, parents before children, ending with self.
 
         Iterative depth-first search with an explicit stack (no recursion), so graphs
-        of any depth work. Each node is pushed once to be expanded and, after its
-        parents, once more to be emitted.
+        of any depth work. The first time a node is popped it goes back on the stack
+        with its parents above it; the second time, all its parents are already in
+        ``order``, so it is appended. Ids in ``to_graph`` are positions in this list.
         """
         order, seen = [], set()
         stack = [(self, False)]

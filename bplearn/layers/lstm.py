@@ -17,11 +17,13 @@ while the forget gate stays near 1 the gradient can travel many steps unchanged.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..init import make_rng
 from ..model import Module, Parameter
-from .rnn import check_bptt_steps, check_grad, check_sequence, check_state, uniform_init
+from .rnn import check_bptt_steps, check_grad, check_sequence, check_state, tanh_slope, uniform_init
 
 
 def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -33,6 +35,13 @@ def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     np.tanh(out, out=out)
     out *= 0.5
     out += 0.5
+    return out
+
+
+def sigmoid_slope(s: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """s * (1 - s), the derivative of sigmoid at a point where its output is s (written into out)."""
+    np.subtract(1.0, s, out=out)
+    out *= s
     return out
 
 
@@ -83,20 +92,27 @@ class LSTM(Module):
         h = h0 = check_state(self, h0, "h0", N, H, dtype)  # (N, H)
         c = c0 = check_state(self, c0, "c0", N, H, dtype)  # (N, H)
         # Time-major inside, as in RNN: (T, N, ...), so step t is one contiguous block.
-        # Input part of all four gates for all steps in one matmul: (T, N, 4H).
         x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))   # (T, N, D)
-        xw = (x_tm.reshape(T * N, D) @ self.W_x.data + self.b.data).reshape(T, N, 4 * H)
+        # Input part of all four gates for all steps in one matmul, straight into the
+        # buffer that will hold the gate values: (T*N, D) @ (D, 4H) -> (T, N, 4H).
+        gates = (x_tm.reshape(T * N, D) @ self.W_x.data).reshape(T, N, 4 * H)
+        gates += self.b.data
         W_h = self.W_h.data
-        gates = np.empty((T, N, 4 * H), dtype=dtype)        # i, f, g, o after their nonlinearity
+        # Three gates use sigmoid and one uses tanh. Since sigmoid(z) = (1 + tanh(z/2)) / 2,
+        # one tanh call can serve all four: with s = 1/2 on the i, f, o blocks and s = 1 on
+        # the g block, gate = s * tanh(s * a) + (1 - s)... for g that is plain tanh(a).
+        s = np.full(4 * H, 0.5, dtype=dtype)
+        s[2 * H:3 * H] = 1.0
+        shift = 1.0 - s                                     # 1/2 for i, f, o and 0 for g
         cs, tanh_cs, hs = np.empty((3, T, N, H), dtype=dtype)
         for t in range(T):
-            a = np.matmul(h, W_h, out=gates[t])             # (N, H) @ (H, 4H) -> (N, 4H) ...
-            a += xw[t]                                      # ... + x_t @ W_x + b: pre-activations
+            a = gates[t]                                    # (N, 4H), holds x_t @ W_x + b
+            a += h @ W_h                                    # + h_{t-1} @ W_h: all pre-activations
+            a *= s                                          # gate values, in place:
+            np.tanh(a, out=a)                               #   i, f, o = sigmoid(a) in (0, 1)
+            a *= s                                          #   g = tanh(a) in (-1, 1)
+            a += shift
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]  # (N, H) views
-            sigmoid(i, out=i)                               # input gate, in (0, 1)
-            sigmoid(f, out=f)                               # forget gate, in (0, 1)
-            np.tanh(g, out=g)                               # candidate, in (-1, 1)
-            sigmoid(o, out=o)                               # output gate, in (0, 1)
             c = np.multiply(f, c, out=cs[t])                # (N, H) keep some old memory ...
             c += i * g                                      # ... and write some new
             h = np.multiply(o, np.tanh(c, out=tanh_cs[t]), out=hs[t])  # (N, H)
@@ -113,40 +129,45 @@ class LSTM(Module):
         dh_next = zeros if dh_last is None else check_grad(self, dh_last, "dh_last", (N, H))
         dc_next = zeros if dc_last is None else check_grad(self, dc_last, "dc_last", (N, H))
         i, f, g, o = (gates[:, :, j * H:(j + 1) * H] for j in range(4))  # each (T, N, H)
-        c_prev = np.concatenate([c0[None], cs[:-1]])        # (T, N, H): c_{t-1}
-        # The local derivatives do not depend on the upstream gradient, so compute them
-        # for all steps at once. With sigmoid' = s (1 - s) and tanh' = 1 - tanh^2:
-        dc_dh = o * (1.0 - tanh_c * tanh_c)                 # dh_t/dc_t
-        di_dc = g * i * (1.0 - i)                           # c_t = f c_{t-1} + i g: dc/di = g
-        df_dc = c_prev * f * (1.0 - f)                      # dc/df = c_{t-1}
-        dg_dc = i * (1.0 - g * g)                           # dc/dg = i
-        do_dh = tanh_c * o * (1.0 - o)                      # h_t = o tanh(c_t): dh/do = tanh(c_t)
+        # Local derivatives need no upstream gradient, so they are computed for all steps
+        # at once, straight into da (in place: no big temporary arrays). The loop then
+        # multiplies each by dL/dc_t (or dL/dh_t), which turns da into dL/d(pre-activation).
+        # Recall c_t = f c_{t-1} + i g and h_t = o tanh(c_t).
+        da = np.empty((T, N, 4 * H), dtype=np.result_type(dhs, dh_next, dc_next, gates))
+        da_i, da_f, da_g, da_o = (da[:, :, j * H:(j + 1) * H] for j in range(4))
+        sigmoid_slope(gates, out=da)                        # s (1 - s): right for i, f, o ...
+        tanh_slope(g, out=da_g)                             # ... but g is a tanh: 1 - g^2
+        da_i *= g                                           # dc_t/da_i = g * sigmoid'(a_i)
+        da_f[1:] *= cs[:-1]                                 # dc_t/da_f = c_{t-1} * sigmoid'(a_f)
+        da_f[0] *= c0                                       #   (c_{-1} is c0)
+        da_g *= i                                           # dc_t/da_g = i * tanh'(a_g)
+        da_o *= tanh_c                                      # dh_t/da_o = tanh(c_t) * sigmoid'(a_o)
+        dc_dh = tanh_slope(tanh_c, out=np.empty_like(tanh_c))
+        dc_dh *= o                                          # dh_t/dc_t = o * tanh'(c_t)
         W_h_T = np.ascontiguousarray(self.W_h.data.T)       # (4H, H), reused every step
         k = self.bptt_steps
-        dtype = np.result_type(dhs, dh_next, dc_next, gates)
-        da = np.empty((T, N, 4 * H), dtype=dtype)           # dL/d(pre-activations), gate order i, f, g, o
-        da_i, da_f, da_g, da_o = (da[:, :, j * H:(j + 1) * H] for j in range(4))
-        dh_all = np.empty((T, N, H), dtype=dtype)           # dL/dh_t, kept for grad_norms
+        self.grad_norms = np.empty(T)
         for t in reversed(range(T)):
-            dh = np.add(dhs[t], dh_next, out=dh_all[t])     # (N, H) own output + the future
+            dh = dhs[t] + dh_next                           # (N, H) own output + the future
+            self.grad_norms[t] = math.sqrt(np.vdot(dh, dh))  # record ||dL/dh_t|| for plots
             dc = dc_next + dh * dc_dh[t]                    # (N, H) via c_{t+1} and via h_t
-            np.multiply(dc, di_dc[t], out=da_i[t])          # (N, H) input gate
-            np.multiply(dc, df_dc[t], out=da_f[t])          # (N, H) forget gate
-            np.multiply(dc, dg_dc[t], out=da_g[t])          # (N, H) candidate
-            np.multiply(dh, do_dh[t], out=da_o[t])          # (N, H) output gate
+            da_i[t] *= dc                                   # (N, H) input gate
+            da_f[t] *= dc                                   # (N, H) forget gate
+            da_g[t] *= dc                                   # (N, H) candidate
+            da_o[t] *= dh                                   # (N, H) output gate (acts on h, not c)
             dh_next = da[t] @ W_h_T                         # (N, 4H) @ (4H, H) -> dL/dh_{t-1}
             dc_next = dc * f[t]                             # (N, H) the gradient highway
             if k is not None and t % k == 0 and t > 0:      # t starts a block: truncate here
                 dh_next[...] = 0.0
                 dc_next[...] = 0.0
         # Shared parameters: sum over batch and time, one matmul each.
-        h_prev = np.concatenate([h0[None], hs[:-1]])        # (T, N, H): h_{t-1}
         da2 = da.reshape(T * N, 4 * H)
         self.W_x.grad += x.reshape(T * N, -1).T @ da2       # (D, TN) @ (TN, 4H) -> (D, 4H)
-        self.W_h.grad += h_prev.reshape(T * N, H).T @ da2   # (H, TN) @ (TN, 4H) -> (H, 4H)
+        # h_{t-1} is hs[t-1] for t >= 1 and h0 for t = 0:
+        self.W_h.grad += hs[:-1].reshape(-1, H).T @ da[1:].reshape(-1, 4 * H)  # (H, (T-1)N) @ ((T-1)N, 4H)
+        self.W_h.grad += h0.T @ da[0]                       # (H, N) @ (N, 4H) -> (H, 4H)
         self.b.grad += da2.sum(axis=0)                      # (4H,)
         dx = (da2 @ self.W_x.data.T).reshape(T, N, -1)      # (TN, 4H) @ (4H, D) -> (T, N, D)
-        self.grad_norms = np.sqrt((dh_all * dh_all).sum(axis=(1, 2)))  # (T,) ||dL/dh_t||
         return dx.transpose(1, 0, 2), dh_next, dc_next      # (N, T, D); now dL/dh0 and dL/dc0
 
     def extra_repr(self) -> str:

@@ -17,6 +17,8 @@ attention layer, so every sequence layer explains a wrong input the same way.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError, as_float_array
@@ -84,6 +86,12 @@ def check_bptt_steps(bptt_steps):
     return bptt_steps
 
 
+def tanh_slope(t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """1 - t**2, the derivative of tanh at a point where tanh's output is t (written into out)."""
+    np.multiply(t, t, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
 def uniform_init(shape: tuple, hidden: int, rng: np.random.Generator, dtype) -> np.ndarray:
     """PyTorch's recurrent-layer default: every weight ~ U(-1/sqrt(H), 1/sqrt(H))."""
     bound = 1.0 / np.sqrt(hidden)
@@ -140,16 +148,17 @@ class RNN(Module):
         dtype = np.result_type(x, self.W_hh.data)
         h = h0 = check_state(self, h0, "h0", N, H, dtype)  # (N, H)
         # Inside, arrays are time-major, (T, N, ...): hs[t] is then one contiguous block,
-        # which the per-step matmul and the in-place (out=) updates below need to be fast.
-        # The input part of every step does not depend on h, so all T steps are done
-        # in one matmul instead of T small ones: (T*N, D) @ (D, H) -> (T, N, H).
+        # which the per-step matmul and the in-place updates below need to be fast.
         x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))   # (T, N, D)
-        xw = (x_tm.reshape(T * N, D) @ self.W_xh.data + self.b_h.data).reshape(T, N, H)
+        # The input part of every step does not depend on h, so all T steps are done in
+        # one matmul instead of T small ones, straight into the buffer that will hold the
+        # hidden states: (T*N, D) @ (D, H) -> (T, N, H).
+        hs = (x_tm.reshape(T * N, D) @ self.W_xh.data).reshape(T, N, H)
+        hs += self.b_h.data
         W_hh = self.W_hh.data
-        hs = np.empty((T, N, H), dtype=dtype)               # preallocated: no new array per step
         for t in range(T):                                  # the recurrence itself is sequential
-            a = np.matmul(h, W_hh, out=hs[t])               # (N, H) @ (H, H) -> (N, H) ...
-            a += xw[t]                                      # ... + x_t @ W_xh + b_h = a_t
+            a = hs[t]                                       # (N, H), holds x_t @ W_xh + b_h
+            a += h @ W_hh                                   # + h_{t-1} @ W_hh: (N, H) @ (H, H)
             h = np.tanh(a, out=a) if self.nonlinearity == "tanh" else np.maximum(a, 0, out=a)
         self._x, self._h0, self._hs = x_tm, h0, hs          # cache for backward
         return hs.transpose(1, 0, 2), h                     # (N, T, H) view, (N, H)
@@ -160,28 +169,33 @@ class RNN(Module):
         dhs = check_grad(self, dhs, "dhs", (N, T, H)).transpose(1, 0, 2)  # (T, N, H) view
         dh_next = (np.zeros((N, H), dtype=hs.dtype) if dh_last is None
                    else check_grad(self, dh_last, "dh_last", (N, H)))
-        # Local slope dh_t/da_t of the nonlinearity, for all steps at once: (T, N, H).
-        slope = 1.0 - hs * hs if self.nonlinearity == "tanh" else (hs > 0).astype(hs.dtype)
+        # da starts as the local slope dh_t/da_t of the nonlinearity, for all steps at
+        # once (it needs no upstream gradient); the loop then multiplies step t by
+        # dL/dh_t, turning it into dL/da_t in place.
+        da = np.empty((T, N, H), dtype=np.result_type(dhs, dh_next, hs))
+        if self.nonlinearity == "tanh":
+            tanh_slope(hs, out=da)                          # 1 - h_t^2
+        else:
+            np.greater(hs, 0, out=da)                       # 1 where the relu was on, else 0
         W_hh_T = np.ascontiguousarray(self.W_hh.data.T)     # reused every step
         k = self.bptt_steps
-        dtype = np.result_type(dhs, dh_next, slope)
-        dh_all = np.empty((T, N, H), dtype=dtype)           # dL/dh_t, kept for grad_norms
-        da = np.empty((T, N, H), dtype=dtype)               # dL/da_t, a_t = pre-activation
+        self.grad_norms = np.empty(T)
         for t in reversed(range(T)):                        # BPTT: last step first
-            dh = np.add(dhs[t], dh_next, out=dh_all[t])     # (N, H) own output + the future
-            np.multiply(dh, slope[t], out=da[t])            # (N, H) back through tanh/relu
+            dh = dhs[t] + dh_next                           # (N, H) own output + the future
+            self.grad_norms[t] = math.sqrt(np.vdot(dh, dh))  # record ||dL/dh_t|| for plots
+            da[t] *= dh                                     # (N, H) back through tanh/relu
             dh_next = da[t] @ W_hh_T                        # (N, H) @ (H, H) -> dL/dh_{t-1}
             if k is not None and t % k == 0 and t > 0:      # t starts a block: truncate here
                 dh_next[...] = 0.0
         # Parameters are shared by all steps, so their gradient is a sum over time,
         # and over the batch: one matmul each, with time steps as extra rows.
-        h_prev = np.concatenate([h0[None], hs[:-1]])        # (T, N, H): h_{t-1}
         da2 = da.reshape(T * N, H)
         self.W_xh.grad += x.reshape(T * N, -1).T @ da2      # (D, TN) @ (TN, H) -> (D, H)
-        self.W_hh.grad += h_prev.reshape(T * N, H).T @ da2  # (H, TN) @ (TN, H) -> (H, H)
+        # h_{t-1} is hs[t-1] for t >= 1 and h0 for t = 0:
+        self.W_hh.grad += hs[:-1].reshape(-1, H).T @ da[1:].reshape(-1, H)  # (H, (T-1)N) @ ((T-1)N, H)
+        self.W_hh.grad += h0.T @ da[0]                      # (H, N) @ (N, H) -> (H, H)
         self.b_h.grad += da2.sum(axis=0)                    # (H,)
         dx = (da2 @ self.W_xh.data.T).reshape(T, N, -1)     # (TN, H) @ (H, D) -> (T, N, D)
-        self.grad_norms = np.sqrt((dh_all * dh_all).sum(axis=(1, 2)))  # (T,) ||dL/dh_t||
         return dx.transpose(1, 0, 2), dh_next               # (N, T, D); dh_next is now dL/dh0
 
     def extra_repr(self) -> str:

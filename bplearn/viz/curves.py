@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from ..trace import Trace
 from . import style
@@ -35,6 +36,7 @@ def plot_loss_curve(history, title: str = "Training loss", ax=None) -> Figure:
     ax.set_title(title)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     return fig
 
@@ -135,6 +137,7 @@ class TrainingView:
         self.loss_ax.set_title("Training loss")
         self.loss_ax.set_xlabel("epoch")
         self.loss_ax.set_ylabel("loss")
+        self.loss_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         cmap = ListedColormap(CLASS_COLOURS[:classes])
         self.regions = self.data_ax.imshow(np.zeros((2, 2)), origin="lower", cmap=cmap, vmin=-0.5,
                                            vmax=classes - 0.5, alpha=0.3, aspect="auto", interpolation="nearest")

@@ -48,18 +48,20 @@ class RNNView:
         norms = np.asarray(trace.info["grad_norms"], dtype=float)
         positive = norms[norms > 0]
         low, high = (positive.min(), positive.max()) if positive.size else (0.1, 1.0)
+        self.colour_norm = LogNorm(low, max(high, 1.001 * low))      # bar and box colours
         ax.set_yscale("log")
-        ax.set_ylim(low / 3, high * 3)
+        self.floor = low / 3                                          # bar height meaning "nothing yet"
+        ax.set_ylim(self.floor, high * 3)
         ax.set_xlim(-0.6, T - 0.4)
         ax.set_xlabel("time step t")
         ax.set_ylabel("||dL/dh_t|| (log scale)")
-        self.bars = ax.bar(np.arange(T), np.full(T, low / 3), color=style.COMPUTED, edgecolor="#333333")
+        self.bars = ax.bar(np.arange(T), np.full(T, self.floor), color=style.COMPUTED, edgecolor="#333333")
         if k:
             for edge in range(k, T, k):                    # the gradient does not cross these lines
                 for a in (top, ax):
                     a.axvline(edge - 0.5, color=style.HIGHLIGHT, linestyle="--", linewidth=1.2)
         self.caption = ax.text(0.01, 0.95, "", transform=ax.transAxes, va="top", fontsize=8)
-        self.norm_colour = style.NORM_CMAP
+        self.cmap = colormaps[style.NORM_CMAP]
         self.dynamic = [*self.boxes, *self.texts, *self.bars, self.caption]
 
     def update(self, step: int) -> Figure:
@@ -67,8 +69,7 @@ class RNNView:
         norms = {e.layer: e.accumulated_grad for e in self.trace.events[: step + 1]
                  if e.phase == "backward" and e.op == "bptt step"}
         computed = {e.layer for e in self.trace.events[: step + 1] if e.phase == "forward"}
-        low, high = self.ax.get_ylim()
-        cmap, lognorm = colormaps[self.norm_colour], LogNorm(low * 3, high / 3)
+        cmap, lognorm = self.cmap, self.colour_norm
         for t, (box, bar) in enumerate(zip(self.boxes, self.bars)):
             if t in norms and norms[t] > 0:
                 box.set_facecolor(cmap(lognorm(norms[t])))
@@ -76,7 +77,7 @@ class RNNView:
                 bar.set_height(norms[t])
             else:                                          # no gradient yet, or none at all (truncated)
                 box.set_facecolor(NO_GRAD if t in norms else style.COMPUTED if t in computed else style.PENDING)
-                bar.set_height(low)
+                bar.set_height(self.floor)
             self.texts[t].set_text(f"h_{t}" + ("\nno grad" if norms.get(t, 1.0) == 0 else ""))
             dark = t in norms and norms[t] > 0 and lognorm(norms[t]) < 0.45   # cividis is dark at the low end
             self.texts[t].set_color("white" if dark else "black")
