@@ -124,5 +124,5 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int], stride: tu
     for i in range(kh):
         for j in range(kw):
             rows, columns = window(i, j, out_hw, stride)
-            x[:, rows, columns, :] += patches[:, i, j]                  # overlapping patches add up
+            x[:, rows, columns, :] = patches[:, i, j]                  # overlapping patches add up
     return x
