@@ -6,10 +6,13 @@ a missing torch is a failure, so the cross-checks can never be skipped silently.
 """
 import os
 
+import matplotlib
 import numpy as np
 import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Unit tests draw off-screen. Only this process: notebook kernels started by nbval keep
+# Jupyter's inline backend, so their figures are recorded like a learner sees them.
+matplotlib.use("Agg")
 
 
 @pytest.fixture(scope="session")
