@@ -11,6 +11,7 @@ Fairness rules, all applied here or in run.py:
 """
 from __future__ import annotations
 
+import os
 import platform
 import time
 from typing import Callable
@@ -63,11 +64,6 @@ def row(name: str, bplearn_ms: float, reference: str, reference_ms: float, targe
             "ratio": ratio, "target": target, "met": ratio <= target}
 
 
-def cast_parameters(model, dtype) -> None:
-    """Store every parameter (and its gradient) of ``model`` as ``dtype``, e.g. np.float32."""
-    for p in model.parameters():
-        p.data = p.data.astype(dtype)
-        p.grad = np.zeros_like(p.data)
 
 
 def copy_weights_to_torch(model, torch_model, torch) -> None:
@@ -88,7 +84,6 @@ def machine() -> dict[str, str]:
                     break
     except OSError:
         pass
-    import os
     torch = set_torch_threads()
     return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
             "numpy": np.__version__, "torch": torch.__version__ if torch else "not installed"}
@@ -101,4 +96,25 @@ def format_table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['name']} | {r['bplearn_ms']:.3f} | {r['reference']} | {r['reference_ms']:.3f} | "
                      f"{r['ratio']:.2f} | <= {r['target']:.2f} | {'yes' if r['met'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def layer_breakdown(model, x, grad_out, repeats: int = 20) -> str:
+    """Median CPU milliseconds of each layer's forward and backward in a Sequential, as Markdown."""
+    forward = [[] for _ in model.layers]
+    backward = [[] for _ in model.layers]
+    for _ in range(repeats + 1):                      # the first round only warms up
+        h = x
+        for i, layer in enumerate(model.layers):
+            start = time.process_time()
+            h = layer(h)
+            forward[i].append(time.process_time() - start)
+        g = grad_out
+        for i in reversed(range(len(model.layers))):
+            start = time.process_time()
+            g = model.layers[i].backward(g)
+            backward[i].append(time.process_time() - start)
+    lines = ["| layer | forward ms | backward ms |", "|---|---:|---:|"]
+    for layer, f, b in zip(model.layers, forward, backward):
+        lines.append(f"| {layer.short_name()} | {np.median(f[1:]) * 1e3:.3f} | {np.median(b[1:]) * 1e3:.3f} |")
     return "\n".join(lines)

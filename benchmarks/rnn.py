@@ -8,7 +8,9 @@ bias_hh = 0), see the same batch and get the same upstream gradient dL/d(all hid
 states); we check that the gradients agree before timing. As in training, the torch
 input does not require a gradient, while bplearn's backward also returns dL/dx.
 In float32, torch's CPU nn.LSTM (and nn.RNN) run oneDNN's fused RNN kernels, one C++
-call for the whole sequence; bplearn runs one Python step per time step.
+call for the whole sequence, while bplearn runs one Python step per time step. An extra
+row times torch's float32 LSTM with oneDNN switched off (its plain ATen loop), to show
+how much of the gap is that fused kernel.
 """
 from __future__ import annotations
 
@@ -25,11 +27,11 @@ TARGETS = {"RNN": 0.5, "LSTM": 1.2}
 def _pair(kind: str, torch, dtype, tdtype):
     """A bplearn layer and a torch layer with identical weights."""
     if kind == "RNN":
-        layer = nn.RNN(D, H, rng=0, dtype=dtype)
+        layer = nn.RNN(D, H, rng=0).to(dtype)
         tlayer = torch.nn.RNN(D, H, batch_first=True).to(tdtype)
         weights = (layer.W_xh, layer.W_hh, layer.b_h)
     else:
-        layer = nn.LSTM(D, H, rng=0, dtype=dtype)
+        layer = nn.LSTM(D, H, rng=0).to(dtype)
         tlayer = torch.nn.LSTM(D, H, batch_first=True).to(tdtype)
         weights = (layer.W_x, layer.W_h, layer.b)
     W_in, W_rec, bias = weights
@@ -68,7 +70,20 @@ def run() -> list[dict]:
             tol = 1e-3 if dtype == np.float32 else 1e-9
             for p, tp in zip(weights, (tlayer.weight_ih_l0, tlayer.weight_hh_l0, tlayer.bias_ih_l0)):
                 np.testing.assert_allclose(p.grad, tp.grad.numpy().T, rtol=tol, atol=tol)
-            ms = time_interleaved({"bplearn": bplearn_step, "torch": torch_step})
-            rows.append(row(f"{kind} fwd+bwd, T {T}, batch {N}, hidden {H}, {np.dtype(dtype).name}",
-                            ms["bplearn"], f"torch nn.{kind}", ms["torch"], TARGETS[kind]))
+            steps = {"bplearn": bplearn_step, "torch": torch_step}
+            fused_kernel = kind == "LSTM" and dtype == np.float32
+            if fused_kernel:
+                def torch_aten_step():
+                    torch.backends.mkldnn.enabled = False
+                    try:
+                        torch_step()
+                    finally:
+                        torch.backends.mkldnn.enabled = True
+                steps["torch_aten"] = torch_aten_step
+            ms = time_interleaved(steps)
+            name = f"{kind} fwd+bwd, T {T}, batch {N}, hidden {H}, {np.dtype(dtype).name}"
+            rows.append(row(name, ms["bplearn"], f"torch nn.{kind}", ms["torch"], TARGETS[kind]))
+            if fused_kernel:
+                rows.append(row(name, ms["bplearn"], f"torch nn.{kind}, oneDNN off", ms["torch_aten"],
+                                TARGETS[kind]))
     return rows

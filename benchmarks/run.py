@@ -6,6 +6,7 @@
 
 Each module in BENCHMARKS exposes ``run() -> list[dict]``; a row has the keys
 name, bplearn_ms, reference, reference_ms, ratio, target, met (see common.row).
+A module may also define NOTES (Markdown), which --write adds below the table.
 """
 import os
 
@@ -20,7 +21,7 @@ from pathlib import Path  # noqa: E402
 
 from .common import format_table, machine  # noqa: E402
 
-BENCHMARKS = ["benchmarks.cnn", "benchmarks.mlp", "benchmarks.rnn"]
+BENCHMARKS = ["benchmarks.cnn", "benchmarks.mlp", "benchmarks.rnn", "benchmarks.widgets"]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -36,21 +37,25 @@ def main(argv=None) -> list[dict]:
         parser.error(f"unknown benchmark(s) {sorted(only - known)}; choose from {sorted(known)}")
 
     rows: list[dict] = []
+    notes: list[str] = []
     for module in BENCHMARKS:
         if only and module.rsplit(".", 1)[1] not in only:
             continue
         print(f"running {module} ...", flush=True)
-        rows += importlib.import_module(module).run()
+        loaded = importlib.import_module(module)
+        rows += loaded.run()
+        if getattr(loaded, "NOTES", ""):
+            notes.append(loaded.NOTES.strip())
 
     table = format_table(rows)
     print(table)
     if args.write:
-        RESULTS.write_text(results_markdown(table))
+        RESULTS.write_text(results_markdown(table, notes))
         print(f"wrote {RESULTS}")
     return rows
 
 
-def results_markdown(table: str) -> str:
+def results_markdown(table: str, notes: list[str] = ()) -> str:
     facts = machine()
     return (
         "# Benchmark results\n\n"
@@ -61,6 +66,7 @@ def results_markdown(table: str) -> str:
         "the median over 30 rounds of this process's CPU time per call (see benchmarks/common.py). "
         "ratio = bplearn / reference; a benchmark meets its target when ratio <= target.\n\n"
         + table + "\n"
+        + "".join("\n" + note + "\n" for note in notes)
     )
 
 

@@ -49,6 +49,9 @@ class Module:
     """
 
     training: bool = True
+    # Set to False on a network's first layer: nobody needs dL/d(input data), and skipping
+    # that product saves work (PyTorch skips it too, for inputs that don't require grad).
+    input_grad: bool = True
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -98,6 +101,13 @@ class Module:
         self.training = mode
         for child in self.children():
             child.train(mode)
+        return self
+
+    def to(self, dtype) -> "Module":
+        """Cast every parameter (and its gradient) to ``dtype``, e.g. np.float32 for speed."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = p.grad.astype(dtype)
         return self
 
     def eval(self) -> "Module":
@@ -156,7 +166,7 @@ class Sequential(Module):
     def backward(self, grad_out):
         for layer in reversed(self.layers):
             grad_out = layer.backward(grad_out)
-        return grad_out
+        return grad_out                       # None if the first layer has input_grad = False
 
     def __getitem__(self, i):
         return self.layers[i]

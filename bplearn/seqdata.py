@@ -106,7 +106,8 @@ def reversal(n: int = 1000, length: int = 5, num_tokens: int = 4, rng=0,
        y: (n, length) int64 ids in [0, num_tokens), compare with model outputs [:, length:]
     """
     where = "reversal"
-    n, length, num_tokens = _count(where, "n", n), _count(where, "length", length), _count(where, "num_tokens", num_tokens)
+    n, length = _count(where, "n", n), _count(where, "length", length)
+    num_tokens = _count(where, "num_tokens", num_tokens)
     tokens = make_rng(rng).integers(0, num_tokens, size=(n, length))
     x = np.concatenate([tokens, np.full((n, length), num_tokens)], axis=1)
     y = tokens[:, ::-1].copy()
@@ -142,6 +143,7 @@ def char_sequences(seq_len: int = 32, stride: int | None = None,
     ids = np.array([index[c] for c in text], dtype=np.int64)
     starts = np.arange(0, len(ids) - seq_len, stride)
     if starts.size == 0:
-        raise ValueError(f"char_sequences: the text has {len(ids)} characters, too few for seq_len={seq_len}.")
+        raise ValueError(f"char_sequences: the text has {len(ids)} characters, "
+                         f"too few for seq_len={seq_len}.")
     windows = ids[starts[:, None] + np.arange(seq_len + 1)]  # (n, seq_len + 1)
     return windows[:, :-1], windows[:, 1:], chars

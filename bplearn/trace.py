@@ -28,7 +28,7 @@ import numpy as np
 
 from .engine import Value
 from .errors import ShapeError, as_float_array
-from .model import Module, Sequential
+from .model import Sequential
 
 __all__ = ["Event", "Trace", "trace_value", "trace_network", "trace_rnn", "fmt", "summarize"]
 

@@ -6,9 +6,13 @@ a missing torch is a failure, so the cross-checks can never be skipped silently.
 """
 import os
 
-import matplotlib
-import numpy as np
-import pytest
+# One BLAS thread: the small matrix products here run several times slower when two
+# threads fight over two shared cores. Must be set before numpy is first imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 # Unit tests draw off-screen. Only this process: notebook kernels started by nbval keep
 # Jupyter's inline backend, so their figures are recorded like a learner sees them.

@@ -109,7 +109,8 @@ def test_conv2d_stack_matches_torch_conv_stack(torch, rng):
     grad_x = first.backward(second.backward(upstream))
 
     tx = torch.tensor(x, requires_grad=True)
-    tmid = torch.nn.functional.conv2d(tx, torch.tensor(first.weight.data), torch.tensor(first.bias.data), padding=1)
+    tmid = torch.nn.functional.conv2d(tx, torch.tensor(first.weight.data), torch.tensor(first.bias.data),
+                                      padding=1)
     tout = torch.nn.functional.conv2d(tmid, torch.tensor(second.weight.data), torch.tensor(second.bias.data),
                                       stride=(2, 1))
     tout.backward(torch.tensor(upstream))

@@ -216,3 +216,22 @@ def test_init_variance_is_close_to_theory(init, variance):
 def test_unknown_init_lists_the_choices():
     with pytest.raises(ValueError, match=r"unknown init 'he'; choose one of \['kaiming_normal', "):
         Linear(2, 2, init="he")
+
+
+def test_first_layer_without_input_grad_returns_none_and_keeps_parameter_grads(rng):
+    x, g = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    full, skipping = Linear(3, 2, rng=5), Linear(3, 2, rng=5)
+    skipping.input_grad = False
+    assert full(x) is not None and skipping(x) is not None
+    dx = full.backward(g)
+    assert dx.shape == (4, 3)
+    assert skipping.backward(g) is None
+    np.testing.assert_array_equal(skipping.weight.grad, full.weight.grad)
+    np.testing.assert_array_equal(skipping.bias.grad, full.bias.grad)
+
+
+def test_module_to_casts_parameters_and_grads():
+    model = Sequential(Linear(3, 2, rng=0), Linear(2, 1, rng=1)).to(np.float32)
+    assert all(p.data.dtype == np.float32 and p.grad.dtype == np.float32 for p in model.parameters())
+    out = model(np.ones((2, 3), dtype=np.float32))
+    assert out.dtype == np.float32

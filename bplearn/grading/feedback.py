@@ -144,7 +144,7 @@ def _scalar_problem(name, yours) -> str | None:
     if isinstance(yours, np.ndarray) and np.issubdtype(yours.dtype, np.number):
         if yours.size == 1:
             return (f"{name} is an array of shape {_shape(yours.shape)}, but a single number is "
-                    f"expected. Take the number out with float({name}) or {name}.item().")
+                    f"expected. Take the number out with float(...) or .item().")
         return (f"{name} is an array of shape {_shape(yours.shape)}, but a single number is "
                 f"expected. Did you forget to sum (or average) over some axis?")
     return _type_problem(name, yours) or f"{name} should be a single number, not a {type(yours).__name__}."

@@ -49,12 +49,12 @@ class ReLU(Module):
     def forward(self, x):
         x = as_float_array(self, x)
         self._positive = x > 0                               # cache: where the slope is 1
-        return np.where(self._positive, x, 0.0)
+        return np.maximum(x, 0.0)
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         positive = self._require_cache("_positive")
         grad_out = check_grad_out(self, grad_out, positive.shape)
-        return np.where(positive, grad_out, 0.0)             # pass through where x > 0, block elsewhere
+        return grad_out * positive                           # pass through where x > 0, block elsewhere
 
 
 class LeakyReLU(Module):

@@ -16,11 +16,14 @@ not peek at the future.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..errors import check_grad_out
 from ..init import make_rng, xavier_uniform
 from ..model import Module, Parameter
-from .rnn import check_grad, check_sequence
+from .rnn import check_sequence
 
 
 def flat(a: np.ndarray) -> np.ndarray:
@@ -46,13 +49,13 @@ class SelfAttention(Module):
     Same maths as ``torch.nn.MultiheadAttention(E, num_heads=1, batch_first=True)``.
     """
 
-    def __init__(self, embed_dim: int, rng=None, causal: bool = False, dtype=np.float64):
+    def __init__(self, embed_dim: int, rng=None, causal: bool = False):
         self.embed_dim, self.causal = embed_dim, causal
         rng = make_rng(rng)
         E = embed_dim
         for name in ("q", "k", "v", "o"):
-            setattr(self, f"W_{name}", Parameter(xavier_uniform((E, E), rng).astype(dtype), f"W_{name}"))
-            setattr(self, f"b_{name}", Parameter(np.zeros(E, dtype=dtype), f"b_{name}"))
+            setattr(self, f"W_{name}", Parameter(xavier_uniform((E, E), rng), f"W_{name}"))
+            setattr(self, f"b_{name}", Parameter(np.zeros(E), f"b_{name}"))
         self.attn_weights = None
         self._x = self._q = self._k = self._v = self._ctx = None
 
@@ -62,7 +65,7 @@ class SelfAttention(Module):
         q = x @ self.W_q.data + self.b_q.data               # (N, T, E) what each position looks for
         k = x @ self.W_k.data + self.b_k.data               # (N, T, E) what each position offers
         v = x @ self.W_v.data + self.b_v.data               # (N, T, E) what it hands over
-        scores = q @ k.transpose(0, 2, 1) / np.sqrt(self.embed_dim)  # (N, T, E) @ (N, E, T) -> (N, T, T)
+        scores = q @ k.transpose(0, 2, 1) / math.sqrt(self.embed_dim)  # (N, T, E) @ (N, E, T) -> (N, T, T)
         if self.causal:                                     # s > t is the future: weight exp(-inf) = 0
             scores = np.where(np.triu(np.ones((T, T), dtype=bool), k=1), -np.inf, scores)
         attn = softmax(scores)                              # (N, T, T), rows sum to 1
@@ -73,7 +76,7 @@ class SelfAttention(Module):
 
     def backward(self, grad_out):                           # grad_out: (N, T, E)
         x, q, k, v, ctx, attn = self._require_cache("_x", "_q", "_k", "_v", "_ctx", "attn_weights")
-        grad_out = check_grad(self, grad_out, "grad_out", x.shape)
+        grad_out = check_grad_out(self, grad_out, x.shape)
         E = self.embed_dim
         # Output projection, like a Linear layer applied at every position.
         self.W_o.grad += flat(ctx).T @ flat(grad_out)       # (E, NT) @ (NT, E) -> (E, E)
@@ -85,7 +88,7 @@ class SelfAttention(Module):
         # Softmax backward, row by row: ds = A * (dA - sum_s(dA * A)). Masked entries
         # have A = 0, so they get no gradient without any extra code.
         dscores = attn * (dattn - (dattn * attn).sum(axis=-1, keepdims=True))  # (N, T, T)
-        dscores /= np.sqrt(E)
+        dscores /= math.sqrt(E)
         dq = dscores @ k                                    # (N, T, T) @ (N, T, E) -> (N, T, E)
         dk = dscores.transpose(0, 2, 1) @ q                 # (N, T, T) @ (N, T, E) -> (N, T, E)
         # Three Linear projections of the same x: their input gradients add up.

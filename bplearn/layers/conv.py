@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array
+from ..errors import as_float_array, check_grad_out
 from ..init import get_initialiser, make_rng
 from ..model import Module, Parameter
 from .im2col import check_images, check_window_fits, col2im, im2col, output_size, pad, pair
@@ -93,16 +93,15 @@ class Conv2d(Module):
 
     def backward(self, grad_out):                                 # grad_out: (N, F, H', W')
         cols = self._require_cache("_cols")
-        grad_out = np.asarray(grad_out)
         f, hout, wout, n = self._out_shape_chwn()
-        if grad_out.shape != (n, f, hout, wout):
-            raise ShapeError(f"{self!r}.backward expected grad_out of shape {(n, f, hout, wout)} (the shape "
-                             f"of its output) but got {grad_out.shape}.")
+        grad_out = check_grad_out(self, grad_out, (n, f, hout, wout))
         g = grad_out.transpose(1, 2, 3, 0).reshape(f, -1)         # (F, H'*W'*N), same order as out
         dk = (cols @ g.T).T                                       # (F, C*kh*kw) = g @ cols.T, faster in BLAS
         self.weight.grad += dk.reshape(self.weight.shape)         # (F, C, kh, kw)
         if self.bias is not None:
             self.bias.grad += g.sum(axis=1)                       # (F,) every pixel used the bias
+        if not self.input_grad:
+            return None                                           # first layer: dL/dx is not needed
         kernels = self.weight.data.reshape(f, -1)                 # (F, C*kh*kw)
         dcols = kernels.T @ g                                     # (C*kh*kw, F) @ (F, H'*W'*N)
         dxp = col2im(dcols, self._xp_shape, self.kernel_size, self.stride)  # (C, H+2ph, W+2pw, N)

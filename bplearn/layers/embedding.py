@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DTypeError, LabelError
+from ..errors import DTypeError, LabelError, check_grad_out
 from ..init import make_rng
 from ..model import Module, Parameter
-from .rnn import check_grad
 
 
 class Embedding(Module):
@@ -25,23 +24,23 @@ class Embedding(Module):
     so there is no gradient with respect to them.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, dtype=np.float64):
+    def __init__(self, num_embeddings: int, embedding_dim: int, rng=None):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         rng = make_rng(rng)
-        self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)).astype(dtype), "weight")
+        self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)), "weight")
         self._idx = None
 
     def forward(self, idx):
         idx = np.asarray(idx)
         if not np.issubdtype(idx.dtype, np.integer):
             raise DTypeError(
-                f"{self!r} expects integer token ids but got dtype {idx.dtype}. "
+                f"{self.short_name()} expects integer token ids but got dtype {idx.dtype}. "
                 f"Convert them with idx.astype(int) (and check they are whole numbers)."
             )
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
             bad = idx.min() if idx.min() < 0 else idx.max()
             raise LabelError(
-                f"{self!r} got token id {bad}, but ids must lie in [0, {self.num_embeddings - 1}] "
+                f"{self.short_name()} got token id {bad}, but ids must lie in [0, {self.num_embeddings - 1}] "
                 f"(num_embeddings={self.num_embeddings}). Build the layer with a larger "
                 f"num_embeddings or fix the ids."
             )
@@ -50,7 +49,7 @@ class Embedding(Module):
 
     def backward(self, grad_out):                           # grad_out: idx.shape + (E,)
         idx = self._require_cache("_idx")
-        grad_out = check_grad(self, grad_out, "grad_out", idx.shape + (self.embedding_dim,))
+        grad_out = check_grad_out(self, grad_out, idx.shape + (self.embedding_dim,))
         # The same id can appear many times in a batch, and each use must add its
         # gradient. ``weight.grad[idx] += grad_out`` would not: numpy's buffered
         # fancy-index assignment keeps only the last write for a repeated index.

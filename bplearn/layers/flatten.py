@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array
+from ..errors import ShapeError, as_float_array, check_grad_out
 from ..model import Module
 
 
@@ -20,16 +20,12 @@ class Flatten(Module):
     def forward(self, x):
         x = as_float_array(self, x)
         if x.ndim < 2:
-            raise ShapeError(f"{self!r} expected input of shape (N, ...) with a batch axis first but got "
-                             f"{tuple(x.shape)}. For a single example use x[None] to add a batch axis.")
+            raise ShapeError(f"{self.short_name()} expected input of shape (N, ...) with a batch axis first "
+                             f"but got {tuple(x.shape)}. For a single example use x[None] to add a batch axis.")
         self._x_shape = x.shape                                # cache: backward undoes the reshape
         return x.reshape(x.shape[0], -1)                       # (N, d1*d2*...)
 
     def backward(self, grad_out):                              # grad_out: (N, d1*d2*...)
         x_shape = self._require_cache("_x_shape")
-        grad_out = np.asarray(grad_out)
-        expected = (x_shape[0], int(np.prod(x_shape[1:])))
-        if grad_out.shape != expected:
-            raise ShapeError(f"{self!r}.backward expected grad_out of shape {expected} (the shape of its "
-                             f"output) but got {grad_out.shape}.")
+        grad_out = check_grad_out(self, grad_out, (x_shape[0], int(np.prod(x_shape[1:]))))
         return grad_out.reshape(x_shape)                       # (N, d1, d2, ...)

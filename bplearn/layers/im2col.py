@@ -51,29 +51,31 @@ def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
 
 def check_images(layer, x: np.ndarray, channels: int | None = None) -> None:
     """Raise ShapeError unless x is a batch of images (N, C, H, W) with ``channels`` channels."""
+    name = layer.short_name()
     c = "C" if channels is None else str(channels)
     if x.ndim != 4:
         hint = (" If these are single-channel images, add a channel axis with x[:, None]."
                 if x.ndim == 3 else "")
         raise ShapeError(
-            f"{layer!r} expected input of shape (N, {c}, H, W) but got {tuple(x.shape)}: it needs 4 "
+            f"{name} expected input of shape (N, {c}, H, W) but got {tuple(x.shape)}: it needs 4 "
             f"dimensions (batch, channels, height, width), the input has {x.ndim}.{hint}"
         )
     if channels is not None and x.shape[1] != channels:
         hint = (" Channels-last images (N, H, W, C) become (N, C, H, W) with x.transpose(0, 3, 1, 2)."
                 if x.shape[3] == channels else "")
         raise ShapeError(
-            f"{layer!r} expected input of shape (N, {c}, H, W) but got {tuple(x.shape)}: axis 1 holds "
+            f"{name} expected input of shape (N, {c}, H, W) but got {tuple(x.shape)}: axis 1 holds "
             f"the channels and has {x.shape[1]}, not {channels}.{hint}"
         )
 
 
 def check_window_fits(layer, x: np.ndarray, kernel: tuple[int, int], padding: tuple[int, int] = (0, 0)) -> None:
     """Raise ShapeError if the kernel is larger than the (padded) images x: (N, C, H, W)."""
+    name = layer.short_name()
     h, w = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
     if h < kernel[0] or w < kernel[1]:
         raise ShapeError(
-            f"{layer!r} got images of {x.shape[2]}x{x.shape[3]} pixels ({h}x{w} with padding {padding}), "
+            f"{name} got images of {x.shape[2]}x{x.shape[3]} pixels ({h}x{w} with padding {padding}), "
             f"smaller than its {kernel[0]}x{kernel[1]} kernel, so no window fits. Use larger images, "
             f"a smaller kernel_size or more padding."
         )
@@ -124,5 +126,5 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int], stride: tu
     for i in range(kh):
         for j in range(kw):
             rows, columns = window(i, j, out_hw, stride)
-            x[:, rows, columns, :] = patches[:, i, j]                  # overlapping patches add up
+            x[:, rows, columns, :] += patches[:, i, j]                  # overlapping patches add up
     return x

@@ -46,6 +46,8 @@ class Linear(Module):
         self.weight.grad += g2.T @ x2                        # (out, N) @ (N, in) -> (out, in)
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=0)                 # (out,)
+        if not self.input_grad:
+            return None                                      # first layer: dL/dx is not needed
         return grad_out @ self.weight.data                   # (N, out) @ (out, in) -> (N, in)
 
     def extra_repr(self) -> str:

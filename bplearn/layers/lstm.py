@@ -26,18 +26,6 @@ from ..model import Module, Parameter
 from .rnn import check_bptt_steps, check_grad, check_sequence, check_state, tanh_slope, uniform_init
 
 
-def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """1 / (1 + exp(-a)), computed as (1 + tanh(a/2)) / 2, which never overflows.
-
-    ``out=a`` works in place (the LSTM writes its gates straight into a cache array).
-    """
-    out = np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
-
-
 def sigmoid_slope(s: np.ndarray, out: np.ndarray) -> np.ndarray:
     """s * (1 - s), the derivative of sigmoid at a point where its output is s (written into out)."""
     np.subtract(1.0, s, out=out)
@@ -63,22 +51,24 @@ class LSTM(Module):
     i, f, g, o. Weights ~ U(-1/sqrt(H), 1/sqrt(H)) like PyTorch; the bias is zero except
     the forget-gate block, set to ``forget_bias`` (default 1.0) so that at the start of
     training f = sigmoid(1) ~ 0.73 and the cell tends to remember (Gers et al. 2000;
-    Jozefowicz et al. 2015). ``dtype=np.float32`` builds float32 parameters.
+    Jozefowicz et al. 2015). ``lstm.to(np.float32)`` casts the parameters.
 
     ``bptt_steps`` truncates BPTT exactly as in ``RNN`` (blocks of k steps; no gradient
     crosses a block edge, through h or through c). After backward, ``grad_norms`` is an
     array (T,) with ||dL/dh_t|| over the batch, the total gradient at each hidden state.
+    As in ``RNN``, the returned states are views of the backward cache: copy before
+    changing them in place.
     """
 
     def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0,
-                 bptt_steps: int | None = None, rng=None, dtype=np.float64):
+                 bptt_steps: int | None = None, rng=None):
         self.input_size, self.hidden_size = input_size, hidden_size
         self.bptt_steps = check_bptt_steps(bptt_steps)
         rng = make_rng(rng)
         H = hidden_size
-        self.W_x = Parameter(uniform_init((input_size, 4 * H), H, rng, dtype), "W_x")
-        self.W_h = Parameter(uniform_init((H, 4 * H), H, rng, dtype), "W_h")
-        b = np.zeros(4 * H, dtype=dtype)
+        self.W_x = Parameter(uniform_init((input_size, 4 * H), H, rng), "W_x")
+        self.W_h = Parameter(uniform_init((H, 4 * H), H, rng), "W_h")
+        b = np.zeros(4 * H)
         b[H:2 * H] = forget_bias                             # the forget-gate block
         self.b = Parameter(b, "b")
         self.grad_norms = None                              # (T,), filled by backward
@@ -98,20 +88,22 @@ class LSTM(Module):
         gates = (x_tm.reshape(T * N, D) @ self.W_x.data).reshape(T, N, 4 * H)
         gates += self.b.data
         W_h = self.W_h.data
-        # Three gates use sigmoid and one uses tanh. Since sigmoid(z) = (1 + tanh(z/2)) / 2,
-        # one tanh call can serve all four: with s = 1/2 on the i, f, o blocks and s = 1 on
-        # the g block, gate = s * tanh(s * a) + (1 - s)... for g that is plain tanh(a).
-        s = np.full(4 * H, 0.5, dtype=dtype)
-        s[2 * H:3 * H] = 1.0
-        shift = 1.0 - s                                     # 1/2 for i, f, o and 0 for g
+        # Three gates use sigmoid and one uses tanh. As sigmoid(z) = (1 + tanh(z / 2)) / 2,
+        # a single tanh call serves all four: gate = s * tanh(s * a) + (1 - s), with
+        # s = 1/2 on the i, f, o blocks (a sigmoid) and s = 1 on the g block (plain tanh).
+        # It also never overflows, unlike 1 / (1 + exp(-a)) for very negative a.
+        # (Stored as full (N, 4H) arrays: same-shape in-place ops beat broadcasting a row.)
+        s = np.full((N, 4 * H), 0.5, dtype=dtype)
+        s[:, 2 * H:3 * H] = 1.0
+        shift = 1.0 - s                                     # 1/2 for i, f, o; 0 for g
         cs, tanh_cs, hs = np.empty((3, T, N, H), dtype=dtype)
         for t in range(T):
             a = gates[t]                                    # (N, 4H), holds x_t @ W_x + b
             a += h @ W_h                                    # + h_{t-1} @ W_h: all pre-activations
-            a *= s                                          # gate values, in place:
-            np.tanh(a, out=a)                               #   i, f, o = sigmoid(a) in (0, 1)
-            a *= s                                          #   g = tanh(a) in (-1, 1)
-            a += shift
+            a *= s                                          # pre-activations -> gates, in place:
+            np.tanh(a, out=a)                               # s tanh(s a) + (1 - s) gives
+            a *= s                                          # i, f, o = sigmoid(a) in (0, 1)
+            a += shift                                      # and g = tanh(a) in (-1, 1)
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]  # (N, H) views
             c = np.multiply(f, c, out=cs[t])                # (N, H) keep some old memory ...
             c += i * g                                      # ... and write some new
@@ -142,19 +134,19 @@ class LSTM(Module):
         da_f[0] *= c0                                       #   (c_{-1} is c0)
         da_g *= i                                           # dc_t/da_g = i * tanh'(a_g)
         da_o *= tanh_c                                      # dh_t/da_o = tanh(c_t) * sigmoid'(a_o)
-        dc_dh = tanh_slope(tanh_c, out=np.empty_like(tanh_c))
-        dc_dh *= o                                          # dh_t/dc_t = o * tanh'(c_t)
+        dh_dc = tanh_slope(tanh_c, out=np.empty_like(tanh_c))
+        dh_dc *= o                                          # dh_t/dc_t = o * tanh'(c_t)
         W_h_T = np.ascontiguousarray(self.W_h.data.T)       # (4H, H), reused every step
         k = self.bptt_steps
         self.grad_norms = np.empty(T)
         for t in reversed(range(T)):
             dh = dhs[t] + dh_next                           # (N, H) own output + the future
             self.grad_norms[t] = math.sqrt(np.vdot(dh, dh))  # record ||dL/dh_t|| for plots
-            dc = dc_next + dh * dc_dh[t]                    # (N, H) via c_{t+1} and via h_t
-            da_i[t] *= dc                                   # (N, H) input gate
-            da_f[t] *= dc                                   # (N, H) forget gate
-            da_g[t] *= dc                                   # (N, H) candidate
-            da_o[t] *= dh                                   # (N, H) output gate (acts on h, not c)
+            dc = dc_next + dh * dh_dc[t]                    # (N, H) via c_{t+1} and via h_t
+            da_i[t] *= dc                                   # (N, H) input gate:  dL/dc_t * dc_t/da_i
+            da_f[t] *= dc                                   # (N, H) forget gate: dL/dc_t * dc_t/da_f
+            da_g[t] *= dc                                   # (N, H) candidate:   dL/dc_t * dc_t/da_g
+            da_o[t] *= dh                                   # (N, H) output gate: dL/dh_t * dh_t/da_o
             dh_next = da[t] @ W_h_T                         # (N, 4H) @ (4H, H) -> dL/dh_{t-1}
             dc_next = dc * f[t]                             # (N, H) the gradient highway
             if k is not None and t % k == 0 and t > 0:      # t starts a block: truncate here

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array
+from ..errors import as_float_array, check_grad_out
 from ..model import Module
 from .im2col import check_images, check_window_fits, output_size, pair, window
 
@@ -45,13 +45,6 @@ class _Pool2d(Module):
         out_hw = output_size(x_shape[2], kh, sh), output_size(x_shape[3], kw, sw)
         return [(..., *window(i, j, out_hw, self.stride)) for i in range(kh) for j in range(kw)]
 
-    def _check_grad(self, grad_out, out_shape: tuple) -> np.ndarray:
-        grad_out = np.asarray(grad_out)
-        if grad_out.shape != out_shape:
-            raise ShapeError(f"{self!r}.backward expected grad_out of shape {out_shape} (the shape "
-                             f"of its output) but got {grad_out.shape}.")
-        return grad_out
-
     def extra_repr(self) -> str:
         def show(p):
             return str(p[0]) if p[0] == p[1] else str(p)
@@ -78,7 +71,7 @@ class MaxPool2d(_Pool2d):
 
     def backward(self, grad_out):                                 # grad_out: (N, C, H', W')
         x, out = self._require_cache("_x", "_out")
-        grad_out = self._check_grad(grad_out, out.shape)
+        grad_out = check_grad_out(self, grad_out, out.shape)
         grad_x = np.zeros_like(x)                                 # (N, C, H, W)
         unclaimed = np.empty_like(out)                            # (N, C, H', W') not handed out yet,
         unclaimed[...] = grad_out                                 # stored in memory like out (faster)
@@ -107,7 +100,7 @@ class AvgPool2d(_Pool2d):
 
     def backward(self, grad_out):                                 # grad_out: (N, C, H', W')
         x = self._require_cache("_x")
-        grad_out = self._check_grad(grad_out, self._out_shape)
+        grad_out = check_grad_out(self, grad_out, self._out_shape)
         share = grad_out / (self.kernel_size[0] * self.kernel_size[1])   # each entry gets 1/(kh*kw)
         grad_x = np.zeros_like(x)                                 # (N, C, H, W)
         for index in self._windows(x.shape):

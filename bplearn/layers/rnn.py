@@ -36,21 +36,21 @@ def check_sequence(layer, x, features: int) -> np.ndarray:
     if x.ndim != 3:
         hint = {
             2: " Got (T, D)? Add a batch axis with x[None] (a batch of one sequence).",
-            1: f" Got (T,)? Shape it as x.reshape(1, -1, {features}) if it holds {features} features per step.",
+            1: f" Got (T,)? Use x.reshape(1, -1, {features}) if it holds {features} features per step.",
         }.get(x.ndim, "")
         raise ShapeError(
-            f"{layer!r} expected a batch of sequences of shape (N, T, {features}) = "
+            f"{layer.short_name()} expected a batch of sequences of shape (N, T, {features}) = "
             f"(batch, time, features) but got an array of shape {x.shape} "
             f"with {x.ndim} dimensions.{hint}"
         )
     if x.shape[2] != features:
         raise ShapeError(
-            f"{layer!r} expected {features} features at each time step (shape (N, T, {features})) "
+            f"{layer.short_name()} expected {features} features at each time step (shape (N, T, {features})) "
             f"but got shape {x.shape}, which has {x.shape[2]}. The last axis must match the "
             f"layer's input size; build the layer with that size or fix the data."
         )
     if x.shape[1] == 0:
-        raise ShapeError(f"{layer!r} got a sequence with no time steps (shape {x.shape}); T must be at least 1.")
+        raise ShapeError(f"{layer.short_name()} got sequences with no time steps (shape {x.shape}); T must be >= 1.")
     return x
 
 
@@ -61,7 +61,7 @@ def check_state(layer, state, name: str, batch: int, hidden: int, dtype) -> np.n
     state = as_float_array(layer, state, what=name)
     if state.shape != (batch, hidden):
         raise ShapeError(
-            f"{layer!r}: {name} must have shape (N, H) = ({batch}, {hidden}), one hidden state per "
+            f"{layer.short_name()}: {name} must have shape (N, H) = ({batch}, {hidden}), one hidden state per "
             f"sequence in the batch, but got {state.shape}."
             + (f" Got (H,)? Use {name}[None] for a batch of one." if state.ndim == 1 else "")
         )
@@ -69,11 +69,15 @@ def check_state(layer, state, name: str, batch: int, hidden: int, dtype) -> np.n
 
 
 def check_grad(layer, grad, name: str, shape: tuple) -> np.ndarray:
-    """An upstream gradient must have exactly the shape of the output it belongs to."""
-    grad = np.asarray(grad)
+    """An upstream gradient must have exactly the shape of the output it belongs to.
+
+    Like ``errors.check_grad_out``, but names which of a recurrent layer's several
+    upstream gradients (dhs, dh_last, dc_last) is wrong.
+    """
+    grad = as_float_array(layer, grad, what=name)
     if grad.shape != shape:
         raise ShapeError(
-            f"{layer!r}.backward: {name} must have the shape of the matching forward output, "
+            f"{layer.short_name()}.backward: {name} must have the shape of the matching forward output, "
             f"{shape}, but got {grad.shape}."
         )
     return grad
@@ -92,10 +96,10 @@ def tanh_slope(t: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.subtract(1.0, out, out=out)
 
 
-def uniform_init(shape: tuple, hidden: int, rng: np.random.Generator, dtype) -> np.ndarray:
+def uniform_init(shape: tuple, hidden: int, rng: np.random.Generator) -> np.ndarray:
     """PyTorch's recurrent-layer default: every weight ~ U(-1/sqrt(H), 1/sqrt(H))."""
     bound = 1.0 / np.sqrt(hidden)
-    return rng.uniform(-bound, bound, size=shape).astype(dtype)
+    return rng.uniform(-bound, bound, size=shape)
 
 
 class RNN(Module):
@@ -109,35 +113,43 @@ class RNN(Module):
         -> dx: (N, T, D), dh0: (N, H); adds dL/dW into W_xh.grad, W_hh.grad, b_h.grad
 
     Parameters: W_xh (D, H), W_hh (H, H), b_h (H,), drawn like PyTorch's
-    (U(-1/sqrt(H), 1/sqrt(H)), bias zero). ``dtype=np.float32`` builds float32
-    parameters, and float32 inputs then stay float32 all the way through.
+    (U(-1/sqrt(H), 1/sqrt(H)), bias zero). After ``rnn.to(np.float32)``, float32
+    inputs stay float32 all the way through.
 
     Truncated BPTT (``bptt_steps=k``): the sequence is cut into consecutive blocks of k
     steps, [0, k), [k, 2k), ... The forward pass is unchanged (the hidden state still
     flows across block edges), but in the backward pass no gradient crosses a block
     edge through the recurrence: dL/dh_t reaches h_{t-1} only if t and t-1 lie in the
-    same block. It is what PyTorch users get by calling ``h = h.detach()`` every k
-    steps (Sutskever's BPTT(k, k)). Cheaper and more stable, but the layer can no
-    longer *learn* dependencies longer than a block. k >= T is full BPTT. dh0 comes
-    from the first block only.
+    same block. So the loss at step t trains the weights only through the steps from
+    the start of its block up to t. This is the usual truncated BPTT of deep-learning
+    practice, often written TBPTT(k, k); PyTorch users get it by calling
+    ``h = h.detach()`` every k steps. (Another variant lets every step's loss reach
+    back exactly k steps; it costs more and is not what this layer does.) Truncation
+    lets long sequences be trained chunk by chunk with bounded memory, at the price
+    that dependencies longer than a block cannot be learned. k >= T is full BPTT;
+    dh0 comes from the first block only.
 
     After backward, ``grad_norms`` is an array (T,) with ||dL/dh_t|| (the Frobenius
-    norm over the whole batch) of the *total* gradient at each hidden state: the part
-    from hs[:, t] itself plus everything that flowed back from later steps (as far as
-    truncation lets it). Plotted against t it shows gradients vanishing or exploding.
+    norm over the whole batch) of the *total* gradient at each hidden state: what
+    arrives through the output hs[:, t] (plus dh_last at the last step) and everything
+    that flowed back from later steps, as far as truncation lets it. Plotted against t
+    it shows gradients vanishing or exploding.
+
+    hs and h_T are views of the states the layer caches for backward: read them
+    freely, but copy before changing them in place.
     """
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
-                 bptt_steps: int | None = None, rng=None, dtype=np.float64):
+                 bptt_steps: int | None = None, rng=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}.")
         self.input_size, self.hidden_size = input_size, hidden_size
         self.nonlinearity = nonlinearity
         self.bptt_steps = check_bptt_steps(bptt_steps)
         rng = make_rng(rng)
-        self.W_xh = Parameter(uniform_init((input_size, hidden_size), hidden_size, rng, dtype), "W_xh")
-        self.W_hh = Parameter(uniform_init((hidden_size, hidden_size), hidden_size, rng, dtype), "W_hh")
-        self.b_h = Parameter(np.zeros(hidden_size, dtype=dtype), "b_h")
+        self.W_xh = Parameter(uniform_init((input_size, hidden_size), hidden_size, rng), "W_xh")
+        self.W_hh = Parameter(uniform_init((hidden_size, hidden_size), hidden_size, rng), "W_hh")
+        self.b_h = Parameter(np.zeros(hidden_size), "b_h")
         self.grad_norms = None                              # (T,), filled by backward
         self._x = self._h0 = self._hs = None
 

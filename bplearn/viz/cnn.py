@@ -126,7 +126,8 @@ class LayerView:
         reached_fwd = {e.layer for e in self.trace.events[: step + 1] if e.phase == "forward"}
         for i, box in enumerate(self.boxes):
             layer = -1 if i == len(self.boxes) - 1 else i
-            colour = style.GRADDONE if layer in reached_back else style.COMPUTED if layer in reached_fwd else style.PENDING
+            colour = (style.GRADDONE if layer in reached_back
+                      else style.COMPUTED if layer in reached_fwd else style.PENDING)
             box.set_facecolor(style.CURRENT if i == current else colour)
         maps, label, cmap, caption = self._arrays(event)
         vmax = style.symmetric_limit(maps[:PANELS])

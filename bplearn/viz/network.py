@@ -16,7 +16,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..trace import Trace
+from ..trace import Trace, fmt
 from . import style
 
 MAX_NEURONS = 12     # wider layers show their first 12 neurons
@@ -95,7 +95,8 @@ class MLPView:
                                                (self.cmap_act, "activation (circles, forward)")]):
             cax = fig.add_axes((0.75, 0.78 - 0.28 * k, 0.22, 0.04))
             fig.colorbar(mappable, cax=cax, orientation="horizontal", label=label)
-        self.dynamic = [self.band, *self.lines, self.dots]
+        self.caption = ax.text(0.01, 0.01, "", transform=ax.transAxes, fontsize=8, va="bottom")
+        self.dynamic = [self.band, *self.lines, self.dots, self.caption]
 
     def _column_states(self, step: int):
         """For each column: (kind, values of the sample) latest up to ``step``."""
@@ -137,6 +138,9 @@ class MLPView:
                 lines.set_color("#b0b0b0")
                 lines.set_alpha(0.6)
         self.band.set_x(self._current_column(event) - 0.3)
+        loss = next((e.value for e in self.trace.events[: step + 1] if e.layer == -1 and e.phase == "forward"), None)
+        self.caption.set_text(f"step {step} of {len(self.trace) - 1}: {event.phase} {event.name}"
+                              + ("" if loss is None else f"   |   loss L = {fmt(loss)}"))
         return self.figure
 
 

@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from ..trace import Trace, fmt
+from ..trace import Trace
 from . import style
 
 NO_GRAD = "#d9d9d9"      # grey: truncated BPTT sent no gradient to this step

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers.rnn import RNN
 from ..trace import trace_rnn
 from ..viz.rnn import RNNView
 from ..viz.style import new_figure
@@ -13,7 +14,8 @@ class BPTTStepper(Stepper):
     """Step through an RNN's forward pass in time, then backpropagation through time.
 
     rnn: an nn.RNN; sequence: (T, D) one sequence or (N, T, D) a batch.
-    bptt_steps: None (full BPTT) or k (truncated: no gradient crosses blocks of k steps).
+    bptt_steps: None (full BPTT) or k (truncated: no gradient crosses blocks of k steps);
+        by default the layer's own setting.
     clip_norm: None or a max norm for the parameters' total gradient (gradient clipping).
 
     Each backward step shows ||dL/dh_t|| and how much it shrank or grew compared with
@@ -23,10 +25,13 @@ class BPTTStepper(Stepper):
 
     title = "BPTTStepper"
 
-    def __init__(self, rnn, sequence, bptt_steps: int | None = None, clip_norm: float | None = None):
+    def __init__(self, rnn, sequence, bptt_steps: int | None | str = "layer", clip_norm: float | None = None):
+        if not isinstance(rnn, RNN):
+            raise TypeError(f"BPTTStepper needs an nn.RNN layer, got {type(rnn).__name__}.")
         x = np.asarray(sequence)                                  # the RNN checks the shape and dtype
         self.rnn, self.x = rnn, x[None] if x.ndim == 2 else x     # one sequence -> a batch of one
-        self.bptt_steps, self.clip_norm = bptt_steps, clip_norm
+        self.bptt_steps = rnn.bptt_steps if bptt_steps == "layer" else bptt_steps
+        self.clip_norm = clip_norm
         self._figure = new_figure((9, 4.8), pyplot=False)
         self._retrace(first=True)
 

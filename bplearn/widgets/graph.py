@@ -16,8 +16,9 @@ _ALLOWED = {"tanh": Value.tanh, "exp": Value.exp, "log": Value.log, "relu": Valu
 def value_from_expression(expression: str, **inputs: float) -> Value:
     """Build the graph of ``expression`` with one labelled leaf Value per input.
 
-    >>> value_from_expression("(w * x + b - t) ** 2", w=0.5, x=2.0, b=0.1, t=1.0).data
-    0.01
+    >>> value_from_expression("(w * x + b - t) ** 2", w=0.5, x=2.0, b=0.5, t=1.0).data
+    0.25
+
     Functions tanh, exp, log, relu and sigmoid may be used as tanh(z) or z.tanh().
     """
     leaves = {}

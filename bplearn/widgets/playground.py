@@ -114,6 +114,8 @@ class Playground:
     # --- training ---------------------------------------------------------------------------------
     def train(self, epochs: int | None = None):
         """Train for ``epochs`` (default: the setting) or until stop(); returns fit's History."""
+        if self.running and threading.current_thread() is not self._thread:
+            raise RuntimeError("Playground: already training (Train button); press Stop or call stop() first.")
         self._stop, self.error = False, ""
         last_draw = [0.0]
 
@@ -205,10 +207,8 @@ class Playground:
             "epochs": w.IntSlider(value=s["epochs"], min=1, max=500, description="epochs"),
         }
 
-        def changed(change) -> None:
-            self.stop()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
+        def changed(_change) -> None:
+            self._halt()
             self.configure(**{key: c.value for key, c in controls.items()})
 
         for c in controls.values():
@@ -218,12 +218,18 @@ class Playground:
         reset = w.Button(description="Reset")
         train.on_click(lambda _b: self._train_in_background())
         stop.on_click(lambda _b: self.stop())
-        reset.on_click(lambda _b: self.reset())
+        reset.on_click(lambda _b: (self._halt(), self.reset()))
         self._status = w.HTML()
         self._image = w.Image(format="png")
         boxes = list(controls.values())
         return w.VBox([w.HBox(boxes[:3]), w.HBox(boxes[3:6]), w.HBox(boxes[6:]), w.HBox([train, stop, reset]),
                        self._status, self._image])
+
+    def _halt(self) -> None:
+        """Stop background training and wait for it, so nothing draws while we rebuild."""
+        self.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def _train_in_background(self) -> None:
         if self.running:

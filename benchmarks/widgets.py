@@ -1,0 +1,52 @@
+"""How long one step of a stepper widget takes to redraw (the goal: < 50 ms for the MLP).
+
+A step is what a click on Step costs in the kernel: ``stepper.goto(i)`` updates the
+view's artists, redraws the figure into PNG bytes for the ipywidgets.Image and
+rewrites the text. Measured over every step of a pass, with the widget built (no
+browser needed: without a kernel ipywidgets talks to nobody). The "reference" is
+the 50 ms budget itself, so ratio = step time / 50 ms and target <= 1.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+
+from bplearn import nn  # noqa: E402
+from bplearn.widgets import BPTTStepper, GraphStepper, NetworkStepper  # noqa: E402
+
+from .common import row, time_interleaved  # noqa: E402
+
+BUDGET_MS = 50.0
+
+
+def _cycle(stepper):
+    """A function that shows the next step each call, wrapping around at the end."""
+    _ = stepper.widget                                    # build buttons, slider, image once
+    n = len(stepper.trace)
+
+    def show_next_step():
+        stepper.goto((stepper.index + 1) % n)
+    return show_next_step
+
+
+def run() -> list[dict]:
+    rng = np.random.default_rng(0)
+    mlp = nn.Sequential(nn.Linear(2, 16, rng=1), nn.ReLU(), nn.Linear(16, 16, rng=2), nn.ReLU(),
+                        nn.Linear(16, 16, rng=3), nn.ReLU(), nn.Linear(16, 2, rng=4))
+    x, y = rng.standard_normal((64, 2)), rng.integers(0, 2, 64)
+    steppers = {
+        "NetworkStepper MLP 2-16-16-16-2, one step": NetworkStepper(mlp, x, y, nn.CrossEntropyLoss()),
+        "GraphStepper (w*x+b-t)**2, one step": GraphStepper("(w * x + b - t) ** 2", w=0.5, x=2.0, b=0.1, t=1.0),
+        "BPTTStepper RNN H=16, T=20, one step": BPTTStepper(nn.RNN(3, 16, rng=0), rng.standard_normal((20, 3))),
+    }
+    times = time_interleaved({name: _cycle(s) for name, s in steppers.items()}, repeats=10, min_seconds=0.2)
+    return [row(name, ms, "50 ms budget", BUDGET_MS, 1.0) for name, ms in times.items()]
+
+
+if __name__ == "__main__":
+    from .common import format_table
+
+    print(format_table(run()))

@@ -1,0 +1,84 @@
+"""solutions/ -> exercises/: the learner versions, made by nbgrader itself.
+
+``nbgrader generate_assignment`` needs a course directory (``source/ASSIGNMENT/``) and
+writes to ``release/ASSIGNMENT/``. We build that layout in a temporary directory, run
+nbgrader's own converter there, and copy the result out. So the exercises are exactly
+what an instructor's ``nbgrader generate_assignment`` would release: solution regions
+replaced by ``raise NotImplementedError()``, hidden tests removed, outputs cleared,
+instruction and test cells locked, checksums recorded for autograding.
+
+The output depends only on the solution notebooks (no timestamps, no database), so a
+test can regenerate it and compare bytes with the committed ``exercises/``.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+# jsonschema (used by nbformat) optionally imports rfc3987_syntax, which builds a grammar
+# at import time (about 2.5 s) for a URI format check that notebook validation never uses.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+DEFAULT_ASSIGNMENT = "backprop"
+
+
+def solution_notebooks(source: Path) -> list[Path]:
+    """The notebooks of an assignment: source/*.ipynb, sorted, checkpoints excluded."""
+    notebooks = sorted(Path(source).glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks (*.ipynb) found in {source}")
+    return notebooks
+
+
+def run_generate_assignment(course_root: Path, assignment: str, *, database: bool) -> Path:
+    """Run nbgrader's generate_assignment in ``course_root`` (which has source/ASSIGNMENT/).
+
+    database=True also records the assignment's cells in course_root/gradebook.db, which
+    autograding needs (nbgrader then runs the ``alembic`` command, so the environment's
+    bin directory must be on PATH). Returns the release directory.
+    """
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.root = str(course_root)
+    config.CourseDirectory.assignment_id = assignment
+    config.GenerateAssignment.no_database = not database
+    config.SaveCells.enabled = database
+    config.BaseConverter.force = True
+    converter = GenerateAssignment(coursedir=CourseDirectory(config=config), config=config)
+    converter.log.setLevel(logging.WARNING)
+    result = capture_log(converter)
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.get('log', '')}{result.get('error', '')}")
+    return Path(course_root) / "release" / assignment
+
+
+def generate(source: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT) -> list[Path]:
+    """Write the learner version of every notebook in ``source`` to ``out``.
+
+    Notebooks in ``out`` that no longer have a solution are removed; other files in
+    ``out`` are left alone. Returns the written paths.
+    """
+    notebooks = solution_notebooks(source)
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="bplearn-generate-") as tmp:
+        course = Path(tmp)
+        (course / "source" / assignment).mkdir(parents=True)
+        for nb in notebooks:
+            shutil.copyfile(nb, course / "source" / assignment / nb.name)
+        release = run_generate_assignment(course, assignment, database=False)
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in set(out.glob("*.ipynb")) - {out / nb.name for nb in notebooks}:
+            stale.unlink()
+        written = []
+        for nb in notebooks:
+            target = out / nb.name
+            target.write_bytes((release / nb.name).read_bytes())  # plain write: no read-only bits
+            written.append(target)
+    return written
