@@ -37,8 +37,13 @@ def run() -> list[dict]:
     mlp = nn.Sequential(nn.Linear(2, 16, rng=1), nn.ReLU(), nn.Linear(16, 16, rng=2), nn.ReLU(),
                         nn.Linear(16, 16, rng=3), nn.ReLU(), nn.Linear(16, 2, rng=4))
     x, y = rng.standard_normal((64, 2)), rng.integers(0, 2, 64)
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, rng=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(4 * 4 * 4, 3, rng=2))
+    images, labels = rng.standard_normal((8, 1, 8, 8)), rng.integers(0, 3, 8)
     steppers = {
         "NetworkStepper MLP 2-16-16-16-2, one step": NetworkStepper(mlp, x, y, nn.CrossEntropyLoss()),
+        "NetworkStepper CNN conv-relu-pool-linear, one step": NetworkStepper(cnn, images, labels,
+                                                                             nn.CrossEntropyLoss()),
         "GraphStepper (w*x+b-t)**2, one step": GraphStepper("(w * x + b - t) ** 2", w=0.5, x=2.0, b=0.1, t=1.0),
         "BPTTStepper RNN H=16, T=20, one step": BPTTStepper(nn.RNN(3, 16, rng=0), rng.standard_normal((20, 3))),
     }
