@@ -208,7 +208,8 @@ def probe_kernel(client, kernel_name: str = "python3") -> list[Finding]:
     reply, outputs = _run_in_kernel(client, "1 + 1")
     if reply["status"] != "ok" or _text(outputs) != "2":
         return [Finding(False, f"the kernel could not compute 1 + 1 (got {_text(outputs)!r})",
-                        "restart JupyterLab; if it persists reinstall ipykernel: " + _pip("install", "--force-reinstall", "ipykernel"))]
+                        "restart JupyterLab; if it persists reinstall ipykernel: "
+                        + _pip("install", "--force-reinstall", "ipykernel"))]
     _, outputs = _run_in_kernel(client, "import sys; print(sys.executable)")
     python = _text(outputs)
     findings = [Finding(True, f"kernel starts and computes 1 + 1 = 2 ({python})")]
@@ -285,7 +286,8 @@ def run_checks(kernel_name: str = "python3") -> int:
         print(f"\n{problems} problem{'s' if problems > 1 else ''} found: fix "
               f"{'them' if problems > 1 else 'it'}, then run `bplearn check` again.")
         return 1
-    print(f"\nAll {len(results)} checks passed. Get the notebooks with `bplearn course DIR`, then run `jupyter lab DIR`.")
+    print(f"\nAll {len(results)} checks passed. Get the notebooks with `bplearn course DIR`, "
+          "then run `jupyter lab DIR`.")
     return 0
 
 

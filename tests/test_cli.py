@@ -34,8 +34,8 @@ def clean_env(tmp_path, **extra):
 
 
 def run_cli(tmp_path, *args, **extra_env):
-    return subprocess.run([sys.executable, "-m", "bplearn.cli", *args], cwd=tmp_path, env=clean_env(tmp_path, **extra_env),
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run([sys.executable, "-m", "bplearn.cli", *args], cwd=tmp_path,
+                          env=clean_env(tmp_path, **extra_env), capture_output=True, text=True, timeout=180)
 
 
 def write_notebook(path: Path, text: str) -> Path:

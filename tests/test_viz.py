@@ -116,6 +116,7 @@ def test_mlp_view_refuses_a_cnn_trace_with_a_pointer_to_layer_view():
 def test_plot_layers_shows_kernel_gradients_at_a_conv_backward_step():
     trace = cnn_trace()
     fig = plot_layers(trace)                              # last event: backward through the conv layer
+    assert_titled(fig)
     panel_titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title().startswith("dL/dW")]
     assert panel_titles == ["dL/dW filter 0", "dL/dW filter 1", "dL/dW filter 2"]
     image = [ax for ax in fig.axes if ax.get_title() == "dL/dW filter 1"][0].images[0]

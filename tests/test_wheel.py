@@ -24,7 +24,7 @@ LESSONS = sorted(p.name for p in (ROOT / "course").glob("*.ipynb"))
 EXERCISES = sorted(p.relative_to(ROOT / "exercises").as_posix() for p in (ROOT / "exercises").rglob("*.ipynb")
                    if not any(part.startswith(".") for part in p.relative_to(ROOT / "exercises").parts))
 FIRST_LESSON = "00_welcome.ipynb" if "00_welcome.ipynb" in LESSONS else (LESSONS or [None])[0]
-SOURCES = ["pyproject.toml", "setup.py", "README.md", "bplearn", "course", "exercises"]   # what the sdist is made of
+SOURCES = ["pyproject.toml", "README.md", "bplearn", "course", "exercises"]   # what the sdist is made of
 
 RUN_NOTEBOOK = """
 import sys
@@ -86,7 +86,8 @@ def venv(work, env, dists):
     venv = work / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", venv], env, work)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    site = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env, work).stdout.strip())
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(run([python, "-c", purelib], env, work).stdout.strip())
     parents = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
     (site / "_current_env_deps.pth").write_text("".join(f"{p}\n" for p in parents))   # after the venv's own site
     # pip comes from the current environment too; --ignore-installed: never touch the current env's bplearn.
@@ -102,9 +103,17 @@ def test_sdist_and_wheel_carry_every_course_and_exercise_notebook(dists):
         in_wheel = set(whl.namelist())
         entry_points = next(whl.read(n).decode() for n in in_wheel if n.endswith(".dist-info/entry_points.txt"))
     assert {f"course/{nb}" for nb in LESSONS} | {f"exercises/{nb}" for nb in EXERCISES} <= in_sdist
-    assert {"setup.py", "pyproject.toml", "bplearn/cli.py"} <= in_sdist
+    assert {"pyproject.toml", "bplearn/cli.py"} <= in_sdist
     assert {f"bplearn/_course/{nb}" for nb in LESSONS} | {f"bplearn/_exercises/{nb}" for nb in EXERCISES} <= in_wheel
     assert "bplearn = bplearn.cli:main" in entry_points
+
+
+def test_wheel_carries_every_bplearn_subpackage_listed_or_not(dists):
+    """pyproject lists packages by hand; a subpackage missing from that list must fail here."""
+    with zipfile.ZipFile(dists[1]) as whl:
+        in_wheel = set(whl.namelist())
+    subpackages = {str(p.relative_to(ROOT)) for p in (ROOT / "bplearn").rglob("__init__.py")}
+    assert subpackages <= in_wheel, f"missing from the wheel: {sorted(subpackages - in_wheel)}"
 
 
 def test_installed_bplearn_course_copies_the_notebooks_and_the_first_lesson_runs(work, env, venv):
@@ -135,6 +144,7 @@ def test_check_fails_and_says_how_to_fix_a_missing_widget_extension(work, env, v
     result = subprocess.run([venv, "-m", "bplearn.cli", "check"], cwd=work, env=env,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "FAIL  JupyterLab widget extension @jupyter-widgets/jupyterlab-manager not found; searched: " in result.stdout
+    missing = "FAIL  JupyterLab widget extension @jupyter-widgets/jupyterlab-manager not found; searched: "
+    assert missing in result.stdout
     assert "restart JupyterLab" in result.stdout and "jupyter labextension list" in result.stdout
     assert "1 problem found" in result.stdout

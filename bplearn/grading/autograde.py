@@ -57,6 +57,7 @@ c.CourseDirectory.course_id = {course_id!r}
 c.Execute.timeout = {timeout}                  # seconds per cell, then the kernel is interrupted
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
+c.Execute.shutdown_kernel = "immediate"        # outputs are in; a stuck kernel is not waited for
 c.OverwriteCells.add_missing_cells = True      # a deleted test cell is put back, not skipped
 c.LimitOutput.max_lines = 1000                 # keep huge outputs out of autograded notebooks
 c.LimitOutput.max_traceback = 100
@@ -108,14 +109,14 @@ def autograde(submissions, assignment: str, out, *, source="solutions", timeout:
     (one per line) so that students who submitted nothing are listed as missing.
     keep_workdir: keep the scratch course directories there (autograded notebooks, logs).
     """
-    submissions = Path(submissions)
+    submissions, out = Path(submissions).resolve(), Path(out).resolve()  # workers run in other directories
     if not submissions.is_dir():
         raise FileNotFoundError(f"submissions directory {submissions} does not exist")
-    solutions = sorted(Path(source).glob("*.ipynb"))
+    solutions = sorted(Path(source).resolve().glob("*.ipynb"))
     if not solutions:
         raise FileNotFoundError(f"no solution notebooks (*.ipynb) in {source}")
     started = time.monotonic()
-    scratch = Path(keep_workdir) if keep_workdir else Path(tempfile.mkdtemp(prefix="bplearn-autograde-"))
+    scratch = Path(keep_workdir).resolve() if keep_workdir else Path(tempfile.mkdtemp(prefix="bplearn-autograde-"))
     scratch.mkdir(parents=True, exist_ok=True)
     try:
         env = _grading_env(scratch)
@@ -132,7 +133,7 @@ def autograde(submissions, assignment: str, out, *, source="solutions", timeout:
         for job, records, problem in _run_jobs(jobs, assignment, env, student_timeout, memory_mb, workers):
             results[job.student] = _student_result(job, records, problem, points)
         ordered = [results[s] for s in sorted(results)]
-        write_results(ordered, points, Path(out), assignment)
+        write_results(ordered, points, out, assignment)
         log(f"graded {len(jobs)} submission(s) in {time.monotonic() - started:.1f} s; wrote {out}")
         return ordered
     finally:

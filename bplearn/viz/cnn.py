@@ -83,23 +83,26 @@ class LayerView:
         top.set_ylim(-0.5, 0.5)
         top.axis("off")
         top.set_title("Network: layers left to right; forward fills them in, backward returns")
-        self.boxes, shapes = [], self._output_shapes()
+        self.boxes, self.box_labels, shapes = [], [], self._output_shapes()
         for i, name in enumerate(names):
             box = FancyBboxPatch((i - 0.45, -0.4), 0.9, 0.8, boxstyle="round,pad=0.02", fc=style.PENDING,
                                  ec="#333333")
             top.add_patch(box)
             self.boxes.append(box)
-            top.text(i, 0, f"{name}\n{shapes[i]}", ha="center", va="center", fontsize=8)
+            self.box_labels.append(top.text(i, 0, f"{name}\n{shapes[i]}", ha="center", va="center", fontsize=8))
         self.panels = []
         for k in range(PANELS):
             ax = self.figure.add_axes((0.02 + 0.12 * k, 0.1, 0.105, 0.45))
             ax.set_xticks([])
             ax.set_yticks([])
+            ax.set_xlabel("width", fontsize=7)
+            ax.set_ylabel("height" if k == 0 else "", fontsize=7)
             image = ax.imshow(np.zeros((2, 2)), cmap=style.ACT_CMAP, aspect="auto")
             self.panels.append((ax, image, ax.set_title("", fontsize=8)))
         self.caption = self.figure.text(0.5, 0.6, "", ha="center", fontsize=9)
-        self.figure.text(0.5, 0.02, "panels: one image's feature maps (forward, PuOr) or gradients "
-                                    "(backward, RdBu); rows = height, columns = width", ha="center", fontsize=8)
+        self.dynamic = [*self.boxes, *self.box_labels, *(ax for ax, _, _ in self.panels), self.caption]
+        self.figure.text(0.5, 0.01, "panels: one image's feature maps (forward, PuOr) or gradients "
+                                    "(backward, RdBu)", ha="center", fontsize=8)
 
     def _output_shapes(self) -> list[str]:
         forward = [e for e in self.trace if e.phase == "forward"]
@@ -139,7 +142,7 @@ class LayerView:
                 ax.set_aspect("equal" if maps[k].shape[0] > 1 else "auto")   # a 1 x F strip fills the panel
                 image.set_cmap(cmap)
                 image.set_clim(-vmax, vmax)
-                title.set_text(f"{label} {k}")
+                title.set_text(f"{label} {k}" if maps[k].shape[0] > 1 else f"vector of {maps[k].shape[1]}")
         self.caption.set_text(f"step {step} of {len(self.trace) - 1}: {caption} (colour range ±{fmt(vmax)})")
         return self.figure
 
