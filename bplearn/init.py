@@ -78,4 +78,7 @@ def get_initialiser(name: str):
     try:
         return INITIALISERS[name]
     except KeyError:
-        raise ValueError(f"unknown init '{name}'; choose one of {sorted(INITIALISERS)}") from None
+        raise ValueError(
+            f"unknown init '{name}'; choose one of {sorted(INITIALISERS)} "
+            "(He initialisation is called 'kaiming_*' here, Glorot is 'xavier_*')."
+        ) from None

@@ -213,8 +213,9 @@ def test_init_variance_is_close_to_theory(init, variance):
     assert w.var() == pytest.approx(variance(fan_in, fan_out), rel=0.02)
 
 
-def test_unknown_init_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown init 'he'; choose one of \['kaiming_normal', "):
+def test_unknown_init_lists_the_choices_and_names_he_and_glorot():
+    with pytest.raises(ValueError, match=r"unknown init 'he'; choose one of \['kaiming_normal', .*"
+                                         r"He initialisation is called 'kaiming_\*' here"):
         Linear(2, 2, init="he")
 
 
