@@ -23,18 +23,13 @@ import numpy as np
 from ..errors import check_grad_out
 from ..init import make_rng, xavier_uniform
 from ..model import Module, Parameter
+from .activations import softmax
 from .rnn import check_sequence
 
 
 def flat(a: np.ndarray) -> np.ndarray:
     """(N, T, E) -> (N*T, E): every position becomes a row, for the shared projections."""
     return a.reshape(-1, a.shape[-1])
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis; subtracting the row max keeps exp from overflowing."""
-    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class SelfAttention(Module):
