@@ -223,7 +223,8 @@ def test_float32_parameters_and_inputs_stay_float32(rng):
 def test_rnn_rejects_a_sequence_without_batch_axis():
     rnn = nn.RNN(D, H)
     with pytest.raises(ShapeError, match=r"shape \(N, T, 4\) = \(batch, time, features\).*Got \(T, D\)\? "
-                                         r"Add a batch axis with x\[None\]"):
+                                         r"Add a batch axis with x\[None\].*Got \(N, T\) token ids\? .*"
+                                         r"seqdata\.one_hot or an Embedding layer"):
         rnn(np.zeros((T, D)))
 
 

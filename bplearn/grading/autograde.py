@@ -115,6 +115,8 @@ def autograde(submissions, assignment: str, out, *, source="solutions", timeout:
     solutions = sorted(Path(source).resolve().glob("*.ipynb"))
     if not solutions:
         raise FileNotFoundError(f"no solution notebooks (*.ipynb) in {source}")
+    if keep_workdir and Path(keep_workdir).exists() and any(Path(keep_workdir).iterdir()):
+        raise FileExistsError(f"--keep-workdir {keep_workdir} is not empty; give a new or empty directory")
     started = time.monotonic()
     scratch = Path(keep_workdir).resolve() if keep_workdir else Path(tempfile.mkdtemp(prefix="bplearn-autograde-"))
     scratch.mkdir(parents=True, exist_ok=True)
@@ -157,6 +159,7 @@ def _grading_env(scratch: Path) -> dict:
         IPYTHONDIR=str(scratch / "ipython"),        # no profile or startup files of the grader's
         MPLCONFIGDIR=str(scratch / "mpl"), MPLBACKEND="Agg",
         OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",  # one core per worker
+        MALLOC_ARENA_MAX="2",  # fewer per-thread malloc arenas: address space then tracks real use
         PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),  # nbgrader runs `alembic`
         PYTHONUNBUFFERED="1",
     )

@@ -63,9 +63,13 @@ def grade(course: Path, assignment: str, student: str, notebooks: list[str]) -> 
             converter.force = True
             outcome = capture_log(converter)
             record = _describe(course, assignment, student, notebook, outcome)
+            if _Stop.requested:  # the parent stopped us: the student's time budget is spent
+                record.update(status="timed out", detail="the student's time limit ran out during this notebook")
             record["seconds"] = round(time.monotonic() - started, 2)
             results.write(json.dumps(record) + "\n")
             results.flush()
+            if _Stop.requested:
+                return
 
 
 def _describe(course, assignment, student, notebook, outcome) -> dict:
@@ -136,7 +140,12 @@ def _failure(text: str) -> tuple[str, str]:
     return "crashed", "nbgrader could not grade this notebook: " + (lines[-1][:300] if lines else "no log")
 
 
+class _Stop:
+    requested = False
+
+
 def _stop_gracefully(signum, frame):
+    _Stop.requested = True
     raise SystemExit(f"stopped by signal {signum}")  # unwinds nbclient, which shuts the kernel down
 
 

@@ -35,7 +35,9 @@ def check_sequence(layer, x, features: int) -> np.ndarray:
     x = as_float_array(layer, x)
     if x.ndim != 3:
         hint = {
-            2: " Got (T, D)? Add a batch axis with x[None] (a batch of one sequence).",
+            2: " Got (T, D)? Add a batch axis with x[None] (a batch of one sequence)."
+               " Got (N, T) token ids? Turn each id into a vector first, with seqdata.one_hot"
+               " or an Embedding layer.",
             1: f" Got (T,)? Use x.reshape(1, -1, {features}) if it holds {features} features per step.",
         }.get(x.ndim, "")
         raise ShapeError(
