@@ -114,7 +114,9 @@ def load(folder, name):
 
 
 def save(nb, submissions, student, name):
-    path = submissions / student / ASSIGNMENT / f"{name}.ipynb"
+    """Saboteurs hand in a flat folder (alice/ex01.ipynb), the others nbgrader's (alice/backprop/ex01.ipynb)."""
+    folder = submissions / student if student.startswith("adv-") else submissions / student / ASSIGNMENT
+    path = folder / f"{name}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb), encoding="utf-8")
 
@@ -189,6 +191,8 @@ def build_submissions(submissions):
         save(sabotage(student), submissions, student, name)
         other = E3 if name == E1 else E1                # one honest notebook next to the sabotaged one
         save(load(SOLUTIONS, other), submissions, student, other)
+    # a symlink could point anywhere on the grading machine: it is not followed
+    (submissions / "adv-huge-output" / "ex05_sgd_momentum.ipynb").symlink_to(SOLUTIONS / "ex05_sgd_momentum.ipynb")
 
 
 def digest(folder):
@@ -341,6 +345,18 @@ def test_edited_test_cells_are_restored_from_the_gradebook(batch):
             assert "".join(find(graded, grade_id(cell))["source"]) == "".join(cell["source"])
 
 
+def test_symlinked_notebooks_are_not_graded(batch):
+    assert exercise(batch, "adv-huge-output", "ex05_sgd_momentum")["status"] == "missing"
+
+
+def test_cli_reports_a_missing_submissions_folder_without_a_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bplearn.grading", "autograde", str(tmp_path / "nope"),
+                           "--assignment", ASSIGNMENT, "--out", str(tmp_path / "r.csv")],
+                          capture_output=True, text=True, env=grading_env(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: submissions directory {tmp_path / 'nope'} does not exist"
+
+
 def test_huge_output_is_truncated_in_the_graded_notebook(batch):
     folder = batch["work"] / "students" / "adv-huge-output" / "autograded" / "adv-huge-output" / ASSIGNMENT
     path = folder / f"{E1}.ipynb"
@@ -384,17 +400,23 @@ def test_a_student_over_the_time_budget_is_stopped_and_keeps_finished_notebooks(
     assert exercise(result, "slowpoke", E1)["score"] == result["max"][E1]     # graded before the budget ran out
     assert exercise(result, "slowpoke", E3)["status"] == "timed out"
     assert result["seconds"] < 120, "the cell timeout of 120 s was not what ended the run"
+    probe = subprocess.Popen(["sleep", "60"], cwd=tmp_path)   # the check below does see such processes
+    assert str(probe.pid) in _processes_mentioning(str(tmp_path))
+    probe.kill()
+    probe.wait()
     deadline = time.monotonic() + 15                   # no kernel of this run outlives it
     while time.monotonic() < deadline and _processes_mentioning(str(tmp_path)):
         time.sleep(0.5)
     assert not _processes_mentioning(str(tmp_path))
 
 
-def _processes_mentioning(text):
+def _processes_mentioning(path):
+    """Processes whose command line or working directory lies under ``path`` (kernels run in the scratch dir)."""
     found = []
     for proc in pathlib.Path("/proc").iterdir():
         try:
-            if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes():
+            if proc.name.isdigit() and (path.encode() in (proc / "cmdline").read_bytes()
+                                        or os.readlink(proc / "cwd").startswith(path)):
                 found.append(proc.name)
         except OSError:
             continue

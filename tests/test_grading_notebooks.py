@@ -34,10 +34,12 @@ def test_there_is_one_exercise_per_topic_in_course_order():
     assert [p.stem for p in SOLUTIONS] == [f"ex{i:02d}_{topic}" for i, topic in enumerate(TOPICS, start=1)]
 
 
-def test_exercises_folder_is_exactly_what_the_generator_produces(tmp_path):
-    generate(ROOT / "solutions", tmp_path)
+def test_exercises_folder_is_exactly_what_the_generator_produces(tmp_path, monkeypatch):
+    for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR", "MPLCONFIGDIR"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    generate(ROOT / "solutions", tmp_path / "out")
     committed = {p.name: p.read_bytes() for p in (ROOT / "exercises").glob("*.ipynb")}
-    fresh = {p.name: p.read_bytes() for p in tmp_path.glob("*.ipynb")}
+    fresh = {p.name: p.read_bytes() for p in (tmp_path / "out").glob("*.ipynb")}
     assert sorted(committed) == sorted(fresh)
     stale = [name for name in fresh if committed[name] != fresh[name]]
     assert not stale, f"exercises/ is out of date for {stale}: run `python -m bplearn.grading generate`"

@@ -38,9 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "generate":
-        from .generate import generate
+    try:
+        return _run(args)
+    except (FileNotFoundError, FileExistsError) as error:  # a wrong path: say so, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
+
+def _run(args) -> int:
+    if args.command == "generate":
+        from .generate import generate, skip_slow_optional_import
+
+        skip_slow_optional_import()
         written = generate(args.source, args.out, args.assignment)
         print(f"wrote {len(written)} exercise notebook(s) to {args.out}")
         return 0

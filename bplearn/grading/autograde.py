@@ -54,12 +54,19 @@ _CONFIG = '''\
 c = get_config()
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = {course_id!r}
-c.Execute.timeout = {timeout}                  # seconds per cell, then the kernel is interrupted
+# seconds per cell; then the kernel is interrupted and the next cell runs
+c.Execute.timeout = {timeout}
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
-c.Execute.shutdown_kernel = "immediate"        # outputs are in; a stuck kernel is not waited for
-c.OverwriteCells.add_missing_cells = True      # a deleted test cell is put back, not skipped
-c.LimitOutput.max_lines = 1000                 # keep huge outputs out of autograded notebooks
+# the outputs are in by then, and a stuck kernel is not waited for
+c.Execute.shutdown_kernel = "immediate"
+# Unix sockets under a per-student prefix: no TCP port races between parallel workers
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = {ipc!r}
+# a deleted test cell is put back from the gradebook instead of being skipped
+c.OverwriteCells.add_missing_cells = True
+# huge outputs are cut in the autograded notebook
+c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 '''
 
@@ -120,13 +127,15 @@ def autograde(submissions, assignment: str, out, *, source="solutions", timeout:
     started = time.monotonic()
     scratch = Path(keep_workdir).resolve() if keep_workdir else Path(tempfile.mkdtemp(prefix="bplearn-autograde-"))
     scratch.mkdir(parents=True, exist_ok=True)
+    runtime = _runtime_dir(scratch)
     try:
-        env = _grading_env(scratch)
+        env = _grading_env(scratch, runtime)
         points = _prepare_template(scratch / "template", solutions, assignment, timeout, env)
         results, jobs = {}, []
-        for student in _students(submissions, roster):
+        for index, student in enumerate(_students(submissions, roster)):
             folder = _submission_folder(submissions, student, assignment)
-            result, job = _prepare_student(scratch, folder, student, assignment, points, timeout)
+            result, job = _prepare_student(scratch, folder, student, assignment, points, timeout,
+                                           ipc=runtime / f"s{index}")
             if job is None:
                 results[student] = result
             else:
@@ -139,11 +148,26 @@ def autograde(submissions, assignment: str, out, *, source="solutions", timeout:
         log(f"graded {len(jobs)} submission(s) in {time.monotonic() - started:.1f} s; wrote {out}")
         return ordered
     finally:
+        if not runtime.is_relative_to(scratch):
+            shutil.rmtree(runtime, ignore_errors=True)
         if not keep_workdir:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _grading_env(scratch: Path) -> dict:
+def _runtime_dir(scratch: Path) -> Path:
+    """Jupyter's runtime directory (connection files, the kernels' Unix sockets).
+
+    Inside scratch unless that path is too long: a socket path may have at most 107
+    characters, and ours are this directory + "/s<n>-<k>".
+    """
+    inside = scratch / "jupyter-runtime"
+    if len(str(inside)) <= 90:
+        inside.mkdir()
+        return inside
+    return Path(tempfile.mkdtemp(prefix="bpg-"))
+
+
+def _grading_env(scratch: Path, runtime: Path) -> dict:
     """Environment for the workers: private Jupyter dirs and a kernelspec for this Python."""
     data = scratch / "jupyter-data"
     kernel = data / "kernels" / "python3"
@@ -155,7 +179,7 @@ def _grading_env(scratch: Path) -> dict:
     env.update(
         JUPYTER_DATA_DIR=str(data),                 # searched first: "python3" is this Python
         JUPYTER_CONFIG_DIR=str(scratch / "jupyter-config"),
-        JUPYTER_RUNTIME_DIR=str(scratch / "jupyter-runtime"),
+        JUPYTER_RUNTIME_DIR=str(runtime),
         IPYTHONDIR=str(scratch / "ipython"),        # no profile or startup files of the grader's
         MPLCONFIGDIR=str(scratch / "mpl"), MPLBACKEND="Agg",
         OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",  # one core per worker
@@ -171,7 +195,7 @@ def _prepare_template(template: Path, solutions, assignment, timeout, env) -> di
     (template / "source" / assignment).mkdir(parents=True, exist_ok=True)
     for nb in solutions:
         shutil.copyfile(nb, template / "source" / assignment / nb.name)
-    _write_config(template, timeout)
+    _write_config(template, timeout, template / "kernel")  # no kernel runs here
     done = subprocess.run([sys.executable, "-m", "bplearn.grading.worker", "setup", str(template), assignment],
                           cwd=template, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -179,9 +203,9 @@ def _prepare_template(template: Path, solutions, assignment, timeout, env) -> di
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _write_config(course: Path, timeout: int) -> None:
+def _write_config(course: Path, timeout: int, ipc: Path) -> None:
     (course / "nbgrader_config.py").write_text(
-        _CONFIG.format(root=str(course), course_id=COURSE_ID, timeout=int(timeout)))
+        _CONFIG.format(root=str(course), course_id=COURSE_ID, timeout=int(timeout), ipc=str(ipc)))
 
 
 def _students(submissions: Path, roster) -> list[str]:
@@ -196,7 +220,7 @@ def _submission_folder(submissions: Path, student: str, assignment: str) -> Path
     return folder / assignment if (folder / assignment).is_dir() else folder
 
 
-def _prepare_student(scratch, folder, student, assignment, points, timeout):
+def _prepare_student(scratch, folder, student, assignment, points, timeout, ipc):
     """Copy one student's files into a course directory of their own; return (result, job)."""
     missing = {nb: ExerciseResult("missing", 0.0, sum(cells.values()), "not submitted")
                for nb, cells in points.items()}
@@ -210,7 +234,7 @@ def _prepare_student(scratch, folder, student, assignment, points, timeout):
         return _summarise(student, missing, "missing", note), None
     course = scratch / "students" / student
     shutil.copytree(scratch / "template", course, ignore=shutil.ignore_patterns("release"))
-    _write_config(course, timeout)
+    _write_config(course, timeout, ipc)
     _copy_regular_files(folder, course / "submitted" / student / assignment)
     return None, _Job(student, course, known)
 

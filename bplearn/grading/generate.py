@@ -18,11 +18,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-# jsonschema (used by nbformat) optionally imports rfc3987_syntax, which builds a grammar
-# at import time (about 2.5 s) for a URI format check that notebook validation never uses.
-sys.modules.setdefault("rfc3987_syntax", None)
-
 DEFAULT_ASSIGNMENT = "backprop"
+
+
+def skip_slow_optional_import() -> None:
+    """Call first thing in a process that only grades (the CLI, the workers).
+
+    jsonschema, which nbformat uses, imports the optional package rfc3987_syntax if it can;
+    that package builds a parser at import time (about 2.5 s per process) for a URI format
+    check that validating notebooks never uses. Marking it absent saves that time.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def solution_notebooks(source: Path) -> list[Path]:

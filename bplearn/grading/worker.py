@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .generate import run_generate_assignment  # also skips a slow, unused import for nbformat
+from .generate import run_generate_assignment, skip_slow_optional_import
 
 RESULTS = "results.jsonl"
 
@@ -150,6 +150,7 @@ def _stop_gracefully(signum, frame):
 
 
 def main(argv: list[str]) -> int:
+    skip_slow_optional_import()
     signal.signal(signal.SIGTERM, _stop_gracefully)
     command, course, assignment, *rest = argv
     if command == "setup":
