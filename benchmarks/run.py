@@ -60,7 +60,7 @@ def results_markdown(table: str, notes: list[str] = ()) -> str:
     return (
         "# Benchmark results\n\n"
         f"Written by `python -m benchmarks.run --write` on {datetime.date.today().isoformat()}.\n\n"
-        f"Machine: {facts['cpu']}, {facts['cores']} cores (shared with other jobs while measuring); "
+        f"Machine: {facts['cpu']}, {facts['cores']} cores (a cloud VM: other tenants may share them); "
         f"Python {facts['python']}, numpy {facts['numpy']}, torch {facts['torch']}.\n\n"
         "Method: one thread for BLAS and torch; bplearn and the reference run in turns; each time is "
         "the median over 30 rounds of this process's CPU time per call (see benchmarks/common.py). "
