@@ -14,8 +14,8 @@ import numpy as np
 
 from bplearn import nn
 
-from .common import (copy_weights_to_torch, layer_breakdown, row, set_torch_threads,
-                     time_interleaved)
+from .common import (checked_torch_step, layer_breakdown, row, set_torch_threads, time_interleaved,
+                     training_step)
 
 BATCH, TARGET = 64, 1.0
 NOTES = ""          # filled in by run(): where bplearn's time goes, layer by layer
@@ -52,22 +52,8 @@ def run() -> list[dict]:
         model.to(dtype)
         model[0].input_grad = False   # like torch: the data needs no gradient
         tmodel = build_torch(torch).to(tdtype)
-        copy_weights_to_torch(model, tmodel, torch)
-        tx, tgrad = torch.from_numpy(x), torch.from_numpy(grad_logits)
-
-        def bplearn_step():
-            model.zero_grad()
-            model(x)
-            model.backward(grad_logits)
-
-        def torch_step():
-            tmodel.zero_grad()
-            tmodel(tx).backward(tgrad)
-
-        bplearn_step(), torch_step()
-        tol = 1e-3 if dtype == np.float32 else 1e-9
-        for p, tp in zip(model.parameters(), tmodel.parameters()):
-            np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=tol, atol=tol)
+        bplearn_step = training_step(model, x, grad_logits)
+        torch_step = checked_torch_step(model, tmodel, x, grad_logits, torch)
         ms = time_interleaved({"bplearn": bplearn_step, "torch": torch_step})
         rows.append(row(f"CNN fwd+bwd, batch {BATCH}, {np.dtype(dtype).name}", ms["bplearn"], "torch",
                         ms["torch"], TARGET))

@@ -73,6 +73,32 @@ def copy_weights_to_torch(model, torch_model, torch) -> None:
             tp.copy_(torch.from_numpy(np.array(p.data)))
 
 
+def training_step(model, x, grad_out) -> Callable[[], None]:
+    """One bplearn forward + backward pass of a Sequential, as a function to time."""
+    def step():
+        model.zero_grad()
+        model(x)
+        model.backward(grad_out)
+    return step
+
+
+def checked_torch_step(model, torch_model, x, grad_out, torch) -> Callable[[], None]:
+    """The same step in torch (weights copied from ``model``), after checking both sides
+    produce the same parameter gradients, so the two timings measure the same arithmetic."""
+    copy_weights_to_torch(model, torch_model, torch)
+    tx, tgrad = torch.from_numpy(x), torch.from_numpy(grad_out)
+
+    def step():
+        torch_model.zero_grad()
+        torch_model(tx).backward(tgrad)
+
+    training_step(model, x, grad_out)(), step()
+    tol = 1e-3 if x.dtype == np.float32 else 1e-9
+    for p, tp in zip(model.parameters(), torch_model.parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=tol, atol=tol)
+    return step
+
+
 def machine() -> dict[str, str]:
     """CPU model, core count and library versions, for the results file."""
     cpu = "unknown"

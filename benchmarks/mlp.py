@@ -12,8 +12,8 @@ import numpy as np
 
 from bplearn import nn
 
-from .common import (copy_weights_to_torch, layer_breakdown, row, set_torch_threads,
-                     time_interleaved)
+from .common import (checked_torch_step, layer_breakdown, row, set_torch_threads, time_interleaved,
+                     training_step)
 
 BATCH, SIZES = 128, (784, 256, 256, 10)
 TORCH_TARGET, OVERHEAD_TARGET = 0.8, 1.15
@@ -57,29 +57,13 @@ def run() -> list[dict]:
         model.to(dtype)
         model[0].input_grad = False   # like torch: the data needs no gradient
 
-        def bplearn_step():
-            model.zero_grad()
-            model(x)
-            model.backward(grad_out)
-
-        fns = {"bplearn": bplearn_step, "numpy": bare_matmuls(model, x, grad_out)}
+        fns = {"bplearn": training_step(model, x, grad_out), "numpy": bare_matmuls(model, x, grad_out)}
         if torch is not None:
             tnn = torch.nn
             tmodel = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 256), tnn.ReLU(),
                                     tnn.Linear(256, 10))
             tmodel = tmodel.to(torch.float32 if dtype == np.float32 else torch.float64)
-            copy_weights_to_torch(model, tmodel, torch)
-            tx, tgrad = torch.from_numpy(x), torch.from_numpy(grad_out)
-
-            def torch_step():
-                tmodel.zero_grad()
-                tmodel(tx).backward(tgrad)
-
-            bplearn_step(), torch_step()
-            tol = 1e-3 if dtype == np.float32 else 1e-9
-            for p, tp in zip(model.parameters(), tmodel.parameters()):
-                np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=tol, atol=tol)
-            fns["torch"] = torch_step
+            fns["torch"] = checked_torch_step(model, tmodel, x, grad_out, torch)
         ms = time_interleaved(fns)
         if torch is not None:
             rows.append(row(f"MLP fwd+bwd, batch {BATCH}, {name}", ms["bplearn"], "torch", ms["torch"],
@@ -92,7 +76,7 @@ def run() -> list[dict]:
     NOTES = ("**MLP, bplearn float32 layer by layer** (CPU ms, median of 20). Both sides do the same "
              "77M multiply-adds per step (the first layer's dL/dx is skipped: input_grad = False). The "
              "<= 0.8 x torch target is out of reach here: the bare numpy matrix products alone take about "
-             "0.83 x torch's whole step, because numpy's OpenBLAS is slower than torch's kernels on these "
+             "0.8-0.85 x torch's whole step, because numpy's OpenBLAS is slower than torch's kernels on these "
              "shapes. bplearn's own overhead on top of them is the second row per dtype; most of it is "
              "accumulating into .grad (+=) and zero_grad's memset, which torch avoids by setting grads to "
              "None:\n\n" + breakdown)
