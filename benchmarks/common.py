@@ -64,8 +64,6 @@ def row(name: str, bplearn_ms: float, reference: str, reference_ms: float, targe
             "ratio": ratio, "target": target, "met": ratio <= target}
 
 
-
-
 def copy_weights_to_torch(model, torch_model, torch) -> None:
     """Give a torch model the same weights as the bplearn model (parameters in the same order)."""
     with torch.no_grad():

@@ -61,11 +61,17 @@ def course_files(lessons: Path, exercises: Path) -> list[tuple[Path, Path]]:
     return files
 
 
+def _lessons(files: list[tuple[Path, Path]]) -> list[Path]:
+    """The lesson notebooks among ``course_files``: those copied to the top of the folder."""
+    return [rel for _, rel in files if rel.parent == Path(".")]
+
+
 def copy_course(dest: Path, force: bool = False) -> int:
     """Copy the notebooks into ``dest``; refuse (and copy nothing) if that would overwrite."""
     lessons, exercises = notebook_dirs()
     files = course_files(lessons, exercises)
-    if not any(rel.parent == Path(".") for _, rel in files):
+    lesson_names = _lessons(files)
+    if not lesson_names:
         _error(f"no lesson notebooks found in {lessons}. This bplearn was installed without its "
                "notebooks: reinstall it from a wheel or a git checkout (see README.md).")
         return 1
@@ -86,10 +92,9 @@ def copy_course(dest: Path, force: bool = False) -> int:
     except OSError as exc:
         _error(f"could not write to {dest}: {exc}. Choose a folder you can write to.")
         return 1
-    n_lessons = sum(rel.parent == Path(".") for _, rel in files)
-    first = min(rel for _, rel in files if rel.parent == Path("."))
+    n_lessons = len(lesson_names)
     print(f"Copied {_count(n_lessons, 'lesson')} and {_count(len(files) - n_lessons, 'exercise')} to {dest}.")
-    print(f"Start with:  jupyter lab {shlex.quote(str(dest / first))}")
+    print(f"Start with:  jupyter lab {shlex.quote(str(dest / min(lesson_names)))}")
     return 0
 
 
@@ -121,6 +126,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 def check_python() -> Finding:
+    """Python itself: at least MIN_PYTHON."""
     found = f"Python {sys.version.split()[0]} ({sys.executable})"
     if sys.version_info >= MIN_PYTHON:
         return Finding(True, found)
@@ -177,9 +183,10 @@ def check_widget_extension() -> Finding:
 
 
 def check_notebooks() -> Finding:
+    """The lesson notebooks ship with this install (``bplearn course`` copies them)."""
     lessons, exercises = notebook_dirs()
     files = course_files(lessons, exercises)
-    n_lessons = sum(rel.parent == Path(".") for _, rel in files)
+    n_lessons = len(_lessons(files))
     if n_lessons == 0:
         return Finding(False, f"no lesson notebooks in {lessons}",
                        "reinstall bplearn from a wheel or a git checkout: this install has no notebooks")
@@ -323,6 +330,7 @@ def _error(message: str, command: str = "course") -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser for ``course`` and ``check``; each subcommand stores its handler as ``run``."""
     parser = argparse.ArgumentParser(
         prog="bplearn",
         description="Learn backpropagation by doing it: get the course notebooks, check your "
@@ -357,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: sys.argv[1:]) and return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grade"]:
         return run_grade(argv[1:])

@@ -282,7 +282,8 @@ class Layer(_ScalarModule):
     """``nout`` neurons reading the same inputs: x: list of nin -> list of nout Values."""
 
     def __init__(self, nin: int, nout: int, nonlin: str = "tanh", rng=None, name: str = "L0"):
-        rng = make_rng(rng)
+        rng = make_rng(rng)                      # one Generator for all: an int seed passed on would
+                                                 # give every neuron the same starting weights
         self.neurons = [Neuron(nin, nonlin, rng, f"{name}.N{j}") for j in range(nout)]
 
     def __call__(self, x) -> list[Value]:
@@ -303,7 +304,7 @@ class MLP(_ScalarModule):
     """
 
     def __init__(self, nin: int, nouts: list[int], nonlin: str = "tanh", rng=None):
-        rng = make_rng(rng)
+        rng = make_rng(rng)                      # one Generator for all layers (see Layer)
         sizes = [nin] + list(nouts)
         self.layers = [
             Layer(sizes[i], sizes[i + 1], nonlin if i < len(nouts) - 1 else "linear", rng, f"L{i}")

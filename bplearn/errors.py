@@ -52,7 +52,8 @@ def _matches(expected, size) -> bool:
 def as_float_array(where, x, what: str = "input") -> np.ndarray:
     """Return ``x`` as a float ndarray, or raise DTypeError explaining why it cannot be.
 
-    Lists and integer arrays are converted to float64; float32/float64 are kept.
+    x: array-like of any shape -> ndarray of the same shape. Lists, bool and integer
+    arrays are converted to float64; float32/float64 arrays are returned as they are.
     """
     try:
         arr = np.asarray(x)

@@ -136,16 +136,14 @@ def check_module(module, *inputs, eps: float = DEFAULT_EPS, tol: float = DEFAULT
     """
     rng = np.random.default_rng(seed)
     xs = [np.array(x, dtype=np.float64) for x in inputs]
+    module.zero_grad()
     outs = _as_tuple(module(*xs))
     upstream = [rng.standard_normal(np.shape(o)) for o in outs]
+    grads_in = _as_tuple(module.backward(*upstream))
+    analytic_params = {name: p.grad.copy() for name, p in module.named_parameters()}
 
     def loss() -> float:
         return float(sum(np.sum(o * r) for o, r in zip(_as_tuple(module(*xs)), upstream)))
-
-    module.zero_grad()
-    module(*xs)
-    grads_in = _as_tuple(module.backward(*upstream))
-    analytic_params = {name: p.grad.copy() for name, p in module.named_parameters()}
 
     errors: dict[str, float] = {}
     if check_inputs:

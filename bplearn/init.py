@@ -45,23 +45,40 @@ def fans(shape: tuple) -> tuple[int, int]:
 
 
 def xavier_uniform(shape: tuple, rng=None, gain: float = 1.0) -> np.ndarray:
+    """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
+
+    shape: (out, in) or (F, C, kh, kw) -> weights of that shape, variance
+    gain² * 2 / (fan_in + fan_out) (a uniform on (-a, a) has variance a² / 3).
+    """
     fan_in, fan_out = fans(shape)
     bound = gain * np.sqrt(6.0 / (fan_in + fan_out))
     return make_rng(rng).uniform(-bound, bound, size=shape)
 
 
 def xavier_normal(shape: tuple, rng=None, gain: float = 1.0) -> np.ndarray:
+    """Glorot normal: N(0, std²) with std = gain * sqrt(2 / (fan_in + fan_out)).
+
+    shape: (out, in) or (F, C, kh, kw) -> weights of that shape.
+    """
     fan_in, fan_out = fans(shape)
     return make_rng(rng).normal(0.0, gain * np.sqrt(2.0 / (fan_in + fan_out)), size=shape)
 
 
 def kaiming_uniform(shape: tuple, rng=None) -> np.ndarray:
+    """He uniform: U(-a, a) with a = sqrt(6 / fan_in), so the variance is 2 / fan_in.
+
+    shape: (out, in) or (F, C, kh, kw) -> weights of that shape.
+    """
     fan_in, _ = fans(shape)
     bound = np.sqrt(6.0 / fan_in)
     return make_rng(rng).uniform(-bound, bound, size=shape)
 
 
 def kaiming_normal(shape: tuple, rng=None) -> np.ndarray:
+    """He normal: N(0, std²) with std = sqrt(2 / fan_in).
+
+    shape: (out, in) or (F, C, kh, kw) -> weights of that shape.
+    """
     fan_in, _ = fans(shape)
     return make_rng(rng).normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
@@ -75,6 +92,7 @@ INITIALISERS = {
 
 
 def get_initialiser(name: str):
+    """The initialiser called ``name`` (a key of INITIALISERS): f(shape, rng) -> weights of that shape."""
     try:
         return INITIALISERS[name]
     except KeyError:

@@ -136,10 +136,9 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()})"
 
     def __repr__(self) -> str:
-        children = self.children()
-        if not children:
-            return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        if not lines:
+            return self.short_name()
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 

@@ -43,7 +43,7 @@ def digits_cnn(rng=0) -> Sequential:
     )
 
 
-_NO_WEIGHTS = {Flatten: "Flatten", ReLU: "ReLU", Tanh: "Tanh", Sigmoid: "Sigmoid"}   # torch.nn names
+_NO_WEIGHTS = (Flatten, ReLU, Tanh, Sigmoid)     # torch.nn has classes of the same names
 
 
 def to_torch(model: Sequential):
@@ -77,7 +77,7 @@ def _torch_layer(torch, layer, i: int):
         kind = tnn.MaxPool2d if isinstance(layer, MaxPool2d) else tnn.AvgPool2d
         return kind(layer.kernel_size, stride=layer.stride)
     elif type(layer) in _NO_WEIGHTS:
-        return getattr(tnn, _NO_WEIGHTS[type(layer)])()
+        return getattr(tnn, type(layer).__name__)()
     else:
         raise TypeError(
             f"to_torch: layer {i}, {layer.short_name()}, has no PyTorch counterpart here. Supported: "

@@ -239,13 +239,12 @@ class RMSprop(Optimizer):
     def _update(self, p, grad, state):
         v = state.setdefault("square_avg", np.zeros_like(p.data))
         v[...] = self.alpha * v + (1 - self.alpha) * grad**2
-        scaled = grad / (np.sqrt(v) + self.eps)
+        step = grad / (np.sqrt(v) + self.eps)
         if self.momentum:
             b = state.setdefault("momentum_buffer", np.zeros_like(p.data))
-            b[...] = self.momentum * b + scaled
-            p.data -= self.lr * b
-        else:
-            p.data -= self.lr * scaled
+            b[...] = self.momentum * b + step                  # in place: the state keeps it
+            step = b
+        p.data -= self.lr * step
 
     def extra_repr(self) -> str:
         return f"lr={self.lr:g}, alpha={self.alpha:g}, eps={self.eps:g}, momentum={self.momentum:g}"

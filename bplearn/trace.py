@@ -28,7 +28,9 @@ import numpy as np
 
 from .engine import Value
 from .errors import ShapeError, as_float_array
+from .layers.rnn import RNN, check_bptt_steps
 from .model import Sequential
+from .optim import clip_grad_norm
 
 __all__ = ["Event", "Trace", "trace_value", "trace_network", "trace_rnn", "fmt", "summarize"]
 
@@ -136,6 +138,13 @@ class Trace:
         return {"computed": computed, "grads": grads, "node": current.node, "edge": current.edge}
 
 
+def _recorder(events: list[Event]):
+    """add(**fields): append the next Event, numbered by its position in ``events``."""
+    def add(**fields) -> None:
+        events.append(Event(index=len(events), **fields))
+    return add
+
+
 # --- scalar graph ---------------------------------------------------------------------------
 def _node_names(order: list[Value]) -> list[str]:
     """Labels where given, else n<id>; a repeated label gets its id appended to stay unique."""
@@ -199,10 +208,7 @@ def trace_value(out: Value, zero_grad: bool = True) -> Trace:
     out_name = names[-1] if order[-1].label else "L"
     names[-1] = out_name
     events: list[Event] = []
-
-    def add(**kw) -> Event:
-        events.append(Event(index=len(events), **kw))
-        return events[-1]
+    add = _recorder(events)
 
     for i, v in enumerate(order):
         pnames = [names[ids[p]] for p in v.parents]
@@ -288,10 +294,7 @@ def trace_network(model: Sequential, x, y, loss_fn) -> Trace:
     x, y = check_network_inputs(model, x, y)
     names = layer_names(model)
     events: list[Event] = []
-
-    def add(**kw) -> Event:
-        events.append(Event(index=len(events), **kw))
-        return events[-1]
+    add = _recorder(events)
 
     model.zero_grad()
     h = x
@@ -326,11 +329,16 @@ def trace_network(model: Sequential, x, y, loss_fn) -> Trace:
 _KEEP = object()
 
 
+def _total_grad_norm(module) -> float:
+    """sqrt(sum of every parameter's grad²): the one norm gradient clipping caps."""
+    return float(np.sqrt(sum(np.sum(p.grad ** 2) for p in module.parameters())))
+
+
 def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_norm=None) -> Trace:
     """Record an RNN's hidden states forward in time and its gradient norms back through time.
 
     x: (N, T, D) sequences, h0: (N, H) or None.
-    The loss defaults to depending on the last hidden state only: dL/dh_T is a constant
+    The loss defaults to depending on the last hidden state only: dL/dh_{T-1} is a constant
     array of total norm 1 (dh_last), and dL/dhs = 0 (dhs), so ||dL/dh_t|| shows how much
     of that unit gradient is left t steps earlier (vanishing < 1 < exploding).
     bptt_steps: None (full BPTT) or k (truncated); by default the rnn's own setting.
@@ -341,21 +349,15 @@ def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_no
     and a final "parameters" event with param_grads (after clipping) and, in
     ``Trace.info``, the norm before and after clipping.
     """
-    from .layers.rnn import RNN, check_bptt_steps
-    from .optim import clip_grad_norm
-
     if not isinstance(rnn, RNN):
         raise TypeError(f"trace_rnn needs an nn.RNN layer, got {type(rnn).__name__}.")
     saved = rnn.bptt_steps
     k = saved if bptt_steps is _KEEP else check_bptt_steps(bptt_steps)
     events: list[Event] = []
-
-    def add(**kw) -> Event:
-        events.append(Event(index=len(events), **kw))
-        return events[-1]
+    add = _recorder(events)
 
     rnn.zero_grad()
-    hs, h_last = rnn(x, h0)
+    hs, _ = rnn(x, h0)                                    # hs: (N, T, H)
     N, T, H = hs.shape
     for t in range(T):
         add(phase="forward", name=f"h_{t}", op="rnn step", value=hs[:, t].copy(), layer=t,
@@ -380,10 +382,10 @@ def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_no
         if cut:
             text += f"  (truncated BPTT: no gradient crosses from h_{t + 1} back to h_{t})"
         add(phase="backward", name=f"h_{t}", op="bptt step", accumulated_grad=float(norms[t]), layer=t, text=text)
-    before = after = float(np.sqrt(sum(np.sum(p.grad ** 2) for p in rnn.parameters())))
+    before = after = _total_grad_norm(rnn)
     if clip_norm is not None:
         clip_grad_norm(rnn.parameters(), clip_norm)
-        after = float(np.sqrt(sum(np.sum(p.grad ** 2) for p in rnn.parameters())))
+        after = _total_grad_norm(rnn)
     params = {n: p.grad.copy() for n, p in rnn.named_parameters()}
     clipped = f", clipped to {fmt(after)} (max_norm {fmt(clip_norm)})" if after < before else ""
     add(phase="backward", name="parameters", op="clip" if clip_norm is not None else "sum over time",

@@ -229,7 +229,7 @@ def batch(tmp_path_factory):
     base = tmp_path_factory.mktemp("autograde")
     submissions = base / "submissions"
     build_submissions(submissions)
-    (base / "roster.txt").write_text("absent-student\nhonest\n")
+    (base / "roster.txt").write_text("absent-student\nhonest\n..\n")
     before = digest(submissions)
     result = run_autograde(base, submissions, "--timeout", "5", "--memory-limit", "1024", "--workers", "2",
                            "--student-timeout", "300", "--roster", str(base / "roster.txt"))
@@ -368,6 +368,13 @@ def test_student_on_the_roster_without_a_submission_is_missing(batch):
     absent = batch["students"]["absent-student"]
     assert absent["status"] == "missing" and absent["score"] == 0
     assert all(e["status"] == "missing" for e in absent["exercises"].values())
+
+
+def test_roster_entry_dot_dot_is_refused_without_escaping_the_submissions_folder(batch):
+    dotdot = batch["students"][".."]
+    assert dotdot["status"] == "crashed" and dotdot["score"] == 0
+    assert "cannot be an nbgrader student id" in dotdot["notes"]
+    assert batch["students"]["honest"]["status"] == "graded"
 
 
 def test_submissions_directory_is_left_exactly_as_it_was(batch):

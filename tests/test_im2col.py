@@ -4,7 +4,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bplearn.layers.im2col import col2im, im2col, output_size, pad, pair
+from bplearn.layers.im2col import col2im, im2col, output_hw, output_size, pad, pair, show_pair
 
 
 def test_im2col_column_holds_the_patch_in_weight_order(rng):
@@ -51,6 +51,14 @@ def test_pad_surrounds_each_image_with_zeros():
     (28, 3, 1, 1, 28), (28, 2, 2, 0, 14), (7, 2, 2, 0, 3), (5, 5, 1, 0, 1), (6, 3, 2, 1, 3)])
 def test_output_size_follows_floor_formula(size, kernel, stride, padding, expected):
     assert output_size(size, kernel, stride, padding) == expected
+
+
+def test_output_hw_counts_window_positions_down_and_across():
+    assert output_hw(7, 6, (2, 3), (2, 1)) == (3, 4)        # (7-2)//2+1, (6-3)//1+1
+
+
+def test_show_pair_writes_a_square_pair_as_one_int():
+    assert show_pair((3, 3)) == "3" and show_pair((3, 2)) == "(3, 2)"
 
 
 def test_pair_accepts_int_or_pair_and_rejects_the_rest():

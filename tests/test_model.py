@@ -170,6 +170,17 @@ def test_linear_backward_before_forward_says_run_forward_first():
         Linear(3, 2).backward(np.ones((1, 2)))
 
 
+def test_linear_backward_rejects_a_transposed_grad_out_instead_of_reshaping_it(rng):
+    layer = Linear(3, 2)
+    layer.input_grad = False                 # even as a first layer, where dL/dx is never formed
+    layer(rng.normal(size=(4, 3)))
+    with pytest.raises(ShapeError, match=r"^Linear\(in_features=3, out_features=2, bias=True\)\.backward expected "
+                                         r"grad_out of shape \(4, 2\) \(the shape of its last output\) but got "
+                                         r"\(2, 4\)\."):
+        layer.backward(np.ones((2, 4)))
+    assert not layer.weight.grad.any()       # refused before any gradient was added
+
+
 def test_linear_gradients_accumulate_over_two_backward_calls(rng):
     layer = Linear(3, 2, rng=0)
     x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))

@@ -244,6 +244,16 @@ def test_bptt_stepper_truncation_and_clipping_toggles_retrace_the_pass():
     assert np.all(stepper.grad_norms > 0)
 
 
+def test_bptt_stepper_retrace_keeps_the_step_and_redraws_the_same_widget():
+    stepper = BPTTStepper(nn.RNN(2, 4, rng=0), np.random.default_rng(0).standard_normal((2, 8, 2)))
+    box = stepper.widget
+    stepper.run_backward()
+    assert "clipped" not in stepper._text.value
+    stepper.set_clipping(0.01)
+    assert stepper.widget is box and stepper.index == 17 == stepper._slider.value
+    assert "step 17 of 17" in stepper._text.value and "clipped to 0.01" in stepper._text.value
+
+
 def test_bptt_stepper_rejects_a_non_rnn_and_a_bad_sequence():
     with pytest.raises(TypeError, match="needs an nn.RNN layer"):
         BPTTStepper(nn.Linear(2, 3), np.zeros((4, 2)))

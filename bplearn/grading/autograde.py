@@ -43,6 +43,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .generate import solution_notebooks, stage_source
 from .worker import RESULTS
 
 STATUSES = ("graded", "out of memory", "timed out", "crashed", "missing")  # from good to bad
@@ -119,9 +120,7 @@ def autograde(submissions, assignment: str, out, *, source="solutions", timeout:
     submissions, out = Path(submissions).resolve(), Path(out).resolve()  # workers run in other directories
     if not submissions.is_dir():
         raise FileNotFoundError(f"submissions directory {submissions} does not exist")
-    solutions = sorted(Path(source).resolve().glob("*.ipynb"))
-    if not solutions:
-        raise FileNotFoundError(f"no solution notebooks (*.ipynb) in {source}")
+    solutions = solution_notebooks(source)
     if keep_workdir and Path(keep_workdir).exists() and any(Path(keep_workdir).iterdir()):
         raise FileExistsError(f"--keep-workdir {keep_workdir} is not empty; give a new or empty directory")
     started = time.monotonic()
@@ -192,9 +191,7 @@ def _grading_env(scratch: Path, runtime: Path) -> dict:
 
 def _prepare_template(template: Path, solutions, assignment, timeout, env) -> dict:
     """A course directory with the assignment in its gradebook; returns {notebook: {cell: points}}."""
-    (template / "source" / assignment).mkdir(parents=True, exist_ok=True)
-    for nb in solutions:
-        shutil.copyfile(nb, template / "source" / assignment / nb.name)
+    stage_source(solutions, template, assignment)
     _write_config(template, timeout, template / "kernel")  # no kernel runs here
     done = subprocess.run([sys.executable, "-m", "bplearn.grading.worker", "setup", str(template), assignment],
                           cwd=template, env=env, capture_output=True, text=True)
@@ -222,11 +219,10 @@ def _submission_folder(submissions: Path, student: str, assignment: str) -> Path
 
 def _prepare_student(scratch, folder, student, assignment, points, timeout, ipc):
     """Copy one student's files into a course directory of their own; return (result, job)."""
-    missing = {nb: ExerciseResult("missing", 0.0, sum(cells.values()), "not submitted")
-               for nb, cells in points.items()}
+    missing = {nb: _not_submitted(cells) for nb, cells in points.items()}
     notebooks = sorted(p.stem for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink()) \
         if folder.is_dir() else []
-    if _BAD_ID.search(student):
+    if _BAD_ID.search(student) or student in (".", ".."):     # ".." would point outside SUBMISSIONS
         return _summarise(student, missing, "crashed", f"folder name {student!r} cannot be an nbgrader student id"), None
     known = [nb for nb in notebooks if nb in points]
     if not known:
@@ -336,15 +332,18 @@ def _student_result(job, records, problem, points) -> StudentResult:
             r = records[nb]
             exercises[nb] = ExerciseResult(r["status"], r["score"], r["max_score"], r["detail"], r["cells"])
         elif nb not in job.notebooks:
-            exercises[nb] = ExerciseResult("missing", 0.0, max_score, "not submitted")
+            exercises[nb] = _not_submitted(cells)
         elif problem == "timed out":
             exercises[nb] = ExerciseResult("timed out", 0.0, max_score, "the student's time limit ran out first")
         else:
             exercises[nb] = ExerciseResult("crashed", 0.0, max_score, problem or "no result from the grader")
-    seconds = round(time.monotonic() - job.started, 1)
-    result = _summarise(job.student, exercises, None, "")
-    result.seconds = seconds
+    result = _summarise(job.student, exercises)
+    result.seconds = round(time.monotonic() - job.started, 1)
     return result
+
+
+def _not_submitted(cells: dict) -> ExerciseResult:
+    return ExerciseResult("missing", 0.0, float(sum(cells.values())), "not submitted")
 
 
 def _summarise(student, exercises, status=None, note="") -> StudentResult:

@@ -35,7 +35,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import BplearnError
+from ..errors import BplearnError, _fmt as _shape  # shapes read "(3, 4)", "(3,)", as in the layers' errors
 
 __all__ = ["GradingFeedback", "check_gradient", "check_close", "check_scalar"]
 
@@ -48,7 +48,9 @@ def check_gradient(name: str, yours, expected, *, batch_size: int | None = None,
                    hint: str = "", rtol: float = 1e-5, atol: float = 1e-8, quiet: bool = False) -> None:
     """Check a gradient array against a reference (usually finite differences).
 
-    name: how the learner calls it ("dW"); yours: their array; expected: the reference.
+    name: how the learner calls it ("dW").
+    yours: the learner's answer; right only if it is an array of expected's shape.
+    expected: the reference, an array of any shape, e.g. (out_features, in_features) for dW.
     batch_size: N of the mini-batch, so a missing 1/N can be recognised.
     like: what the gradient must be shaped like, e.g. "the weight W, (out_features, in_features)".
     hint: appended when the mistake is none of the common ones.
@@ -67,6 +69,7 @@ def check_close(name: str, yours, expected, *, batch_size: int | None = None, hi
                 rtol: float = 1e-7, atol: float = 1e-10, quiet: bool = False) -> None:
     """Check an array (or number) against an exactly computed reference value.
 
+    yours, expected: arrays of the same shape (any shape), or two numbers.
     Same diagnoses as check_gradient, with tighter default tolerances.
     """
     __tracebackhide__ = True
@@ -82,7 +85,8 @@ def check_scalar(name: str, yours, expected: float, *, batch_size: int | None = 
                  rtol: float = 1e-7, atol: float = 1e-10, quiet: bool = False) -> None:
     """Check a single real number, e.g. a loss or a hand-derived derivative.
 
-    Anything that is not one number (an array, a tuple, None) is explained first.
+    yours: a Python or NumPy number (np.float64); anything else (an array, even of shape
+    () or (1,), a tuple, None) is explained first.  expected: a number.
     """
     __tracebackhide__ = True
     message = _scalar_problem(name, yours)
@@ -119,7 +123,7 @@ def _type_problem(name, yours) -> str | None:
         return (f"{name} is None. Did your function forget to `return` it? "
                 "(A function without a return statement gives back None.)")
     if isinstance(yours, np.ndarray):
-        if yours.dtype == object or not np.issubdtype(yours.dtype, np.number) and yours.dtype != bool:
+        if not (np.issubdtype(yours.dtype, np.number) or yours.dtype == bool):  # object, str, ...
             return f"{name} is an array of dtype {yours.dtype}; it should hold real numbers (float64)."
         if np.issubdtype(yours.dtype, np.complexfloating):
             return f"{name} has complex numbers in it; a gradient of a real loss is real."
@@ -135,8 +139,6 @@ def _type_problem(name, yours) -> str | None:
 
 
 def _scalar_problem(name, yours) -> str | None:
-    if yours is None:
-        return _type_problem(name, yours)
     if isinstance(yours, (bool, np.bool_)):
         return f"{name} is {yours}, a boolean; it should be a number."
     if isinstance(yours, numbers.Real):
@@ -258,10 +260,6 @@ def _mismatch(name, yours, expected, rtol, atol) -> str:
 
 def _close(a, b, rtol, atol) -> bool:
     return bool(np.allclose(a, b, rtol=rtol, atol=atol))
-
-
-def _shape(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _short(value) -> str:

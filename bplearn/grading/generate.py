@@ -39,6 +39,14 @@ def solution_notebooks(source: Path) -> list[Path]:
     return notebooks
 
 
+def stage_source(notebooks, course_root: Path, assignment: str) -> None:
+    """Copy the notebooks to course_root/source/ASSIGNMENT/, where generate_assignment reads them."""
+    folder = Path(course_root) / "source" / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for nb in notebooks:
+        shutil.copyfile(nb, folder / nb.name)
+
+
 def run_generate_assignment(course_root: Path, assignment: str, *, database: bool) -> Path:
     """Run nbgrader's generate_assignment in ``course_root`` (which has source/ASSIGNMENT/).
 
@@ -75,9 +83,7 @@ def generate(source: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT) -> l
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="bplearn-generate-") as tmp:
         course = Path(tmp)
-        (course / "source" / assignment).mkdir(parents=True)
-        for nb in notebooks:
-            shutil.copyfile(nb, course / "source" / assignment / nb.name)
+        stage_source(notebooks, course, assignment)
         release = run_generate_assignment(course, assignment, database=False)
         out.mkdir(parents=True, exist_ok=True)
         for stale in set(out.glob("*.ipynb")) - {out / nb.name for nb in notebooks}:

@@ -23,7 +23,8 @@ import numpy as np
 from ..errors import as_float_array, check_grad_out
 from ..init import get_initialiser, make_rng
 from ..model import Module, Parameter
-from .im2col import check_images, check_window_fits, col2im, im2col, output_size, pad, pair
+from .im2col import (check_images, check_window_fits, col2im, im2col, output_hw, output_size, pad, pair,
+                     show_pair)
 
 
 def conv2d_naive(x, w, b=None, stride=1, padding=0) -> np.ndarray:
@@ -112,15 +113,12 @@ class Conv2d(Module):
     def _out_shape_chwn(self) -> tuple[int, int, int, int]:
         """(F, H', W', N): the output shape in the layer's internal batch-last order."""
         _, hp, wp, n = self._xp_shape
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        return self.out_channels, output_size(hp, kh, sh), output_size(wp, kw, sw), n
+        return (self.out_channels, *output_hw(hp, wp, self.kernel_size, self.stride), n)
 
     def extra_repr(self) -> str:
-        def show(p):
-            return str(p[0]) if p[0] == p[1] else str(p)
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={show(self.kernel_size)}"
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={show_pair(self.kernel_size)}"
         if self.stride != (1, 1):
-            text += f", stride={show(self.stride)}"
+            text += f", stride={show_pair(self.stride)}"
         if self.padding != (0, 0):
-            text += f", padding={show(self.padding)}"
+            text += f", padding={show_pair(self.padding)}"
         return text + ("" if self.bias is not None else ", bias=False")

@@ -41,12 +41,22 @@ def pair(value, name: str, layer: str, smallest: int) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
+def show_pair(value: tuple[int, int]) -> str:
+    """How a layer's repr writes a pair: (3, 3) as 3 (as it is usually passed), (3, 5) as is."""
+    return str(value[0]) if value[0] == value[1] else str(value)
+
+
 def output_size(size: int, kernel: int, stride: int, padding: int = 0) -> int:
     """How many window positions fit along one axis: floor((size + 2p - k) / s) + 1.
 
     A window that would stick out past the (padded) edge is not used, as in PyTorch.
     """
     return (size + 2 * padding - kernel) // stride + 1
+
+
+def output_hw(h: int, w: int, kernel: tuple[int, int], stride: tuple[int, int]) -> tuple[int, int]:
+    """(H', W'): how many window positions fit down and across an h x w (padded) image."""
+    return output_size(h, kernel[0], stride[0]), output_size(w, kernel[1], stride[1])
 
 
 def check_images(layer, x: np.ndarray, channels: int | None = None) -> None:
@@ -105,7 +115,7 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> n
     whose top-left corner is pixel (a*sh, b*sw).
     """
     (kh, kw), (c, h, w, n) = kernel, x.shape
-    out_hw = output_size(h, kh, stride[0]), output_size(w, kw, stride[1])
+    out_hw = output_hw(h, w, kernel, stride)
     cols = np.empty((c, kh, kw) + out_hw + (n,), dtype=x.dtype)       # (C, kh, kw, H', W', N)
     for i in range(kh):
         for j in range(kw):
@@ -120,7 +130,7 @@ def col2im(cols: np.ndarray, x_shape: tuple, kernel: tuple[int, int], stride: tu
     cols: (C*kh*kw, H'*W'*N)  ->  x: x_shape = (C, H, W, N), padded like im2col's input.
     """
     (kh, kw), (c, h, w, n) = kernel, x_shape
-    out_hw = output_size(h, kh, stride[0]), output_size(w, kw, stride[1])
+    out_hw = output_hw(h, w, kernel, stride)
     patches = cols.reshape((c, kh, kw) + out_hw + (n,))                # (C, kh, kw, H', W', N)
     x = np.zeros(x_shape, dtype=cols.dtype)                            # (C, H, W, N)
     for i in range(kh):

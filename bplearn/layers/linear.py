@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import as_float_array, check_shape
-from ..init import get_initialiser, make_rng
+from ..errors import as_float_array, check_grad_out, check_shape
+from ..init import get_initialiser
 from ..model import Module, Parameter
 
 
@@ -24,7 +24,6 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None,
                  init: str = "kaiming_uniform"):
         self.in_features, self.out_features = in_features, out_features
-        rng = make_rng(rng)
         self.weight = Parameter(get_initialiser(init)((out_features, in_features), rng), "weight")
         self.bias = Parameter(np.zeros(out_features), "bias") if bias else None
         self._x = None
@@ -41,8 +40,9 @@ class Linear(Module):
 
     def backward(self, grad_out):                            # grad_out: (N, out) or (N, T, out)
         x = self._require_cache("_x")
+        grad_out = check_grad_out(self, grad_out, x.shape[:-1] + (self.out_features,))
         x2 = x.reshape(-1, self.in_features)                 # time steps count as extra rows
-        g2 = np.asarray(grad_out).reshape(-1, self.out_features)
+        g2 = grad_out.reshape(-1, self.out_features)
         self.weight.grad += g2.T @ x2                        # (out, N) @ (N, in) -> (out, in)
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=0)                 # (out,)

@@ -120,13 +120,13 @@ class LSTM(Module):
         zeros = np.zeros((N, H), dtype=hs.dtype)
         dh_next = zeros if dh_last is None else check_grad(self, dh_last, "dh_last", (N, H))
         dc_next = zeros if dc_last is None else check_grad(self, dc_last, "dc_last", (N, H))
-        i, f, g, o = (gates[:, :, j * H:(j + 1) * H] for j in range(4))  # each (T, N, H)
+        i, f, g, o = np.split(gates, 4, axis=-1)            # gate blocks, each (T, N, H)
         # Local derivatives need no upstream gradient, so they are computed for all steps
         # at once, straight into da (in place: no big temporary arrays). The loop then
         # multiplies each by dL/dc_t (or dL/dh_t), which turns da into dL/d(pre-activation).
         # Recall c_t = f c_{t-1} + i g and h_t = o tanh(c_t).
         da = np.empty((T, N, 4 * H), dtype=np.result_type(dhs, dh_next, dc_next, gates))
-        da_i, da_f, da_g, da_o = (da[:, :, j * H:(j + 1) * H] for j in range(4))
+        da_i, da_f, da_g, da_o = np.split(da, 4, axis=-1)   # views: writing them fills da
         sigmoid_slope(gates, out=da)                        # s (1 - s): right for i, f, o ...
         tanh_slope(g, out=da_g)                             # ... but g is a tanh: 1 - g^2
         da_i *= g                                           # dc_t/da_i = g * sigmoid'(a_i)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import as_float_array, check_grad_out
 from ..model import Module
-from .im2col import check_images, check_window_fits, output_size, pair, window
+from .im2col import check_images, check_window_fits, output_hw, pair, show_pair, window
 
 
 class _Pool2d(Module):
@@ -41,14 +41,12 @@ class _Pool2d(Module):
 
         x: (N, C, H, W)  ->  x[index]: (N, C, H', W')
         """
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        out_hw = output_size(x_shape[2], kh, sh), output_size(x_shape[3], kw, sw)
+        (kh, kw), (h, w) = self.kernel_size, x_shape[2:]
+        out_hw = output_hw(h, w, self.kernel_size, self.stride)
         return [(..., *window(i, j, out_hw, self.stride)) for i in range(kh) for j in range(kw)]
 
     def extra_repr(self) -> str:
-        def show(p):
-            return str(p[0]) if p[0] == p[1] else str(p)
-        return f"kernel_size={show(self.kernel_size)}, stride={show(self.stride)}"
+        return f"kernel_size={show_pair(self.kernel_size)}, stride={show_pair(self.stride)}"
 
 
 class MaxPool2d(_Pool2d):

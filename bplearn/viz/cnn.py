@@ -75,8 +75,7 @@ class LayerView:
         if trace.kind != "network":
             raise ValueError(f"LayerView draws a trace_network trace, got a {trace.kind!r} trace.")
         self.trace, self.sample = trace, sample
-        self.figure = fig if fig is not None else style.new_figure((9, 5))
-        self.figure.set_size_inches(9, 5)
+        self.figure = style.view_figure(fig, (9, 5))
         names = trace.info["layers"] + ["loss"]
         top = self.top = self.figure.add_axes((0.02, 0.72, 0.96, 0.2))
         top.set_xlim(-0.5, len(names) - 0.5)
@@ -123,6 +122,7 @@ class LayerView:
                 f"{event.name}: gradient sent to the layer below, image {self.sample}")
 
     def update(self, step: int) -> Figure:
+        """Show the layer strip and the arrays of event ``step``; returns the figure."""
         event = self.trace[step]
         current = len(self.boxes) - 1 if event.layer == -1 else event.layer
         reached_back = {e.layer for e in self.trace.events[: step + 1] if e.phase == "backward"}

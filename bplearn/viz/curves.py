@@ -24,11 +24,10 @@ def _losses(history) -> list[float]:
 
 def plot_loss_curve(history, title: str = "Training loss", ax=None) -> Figure:
     """Loss per epoch. history: a ``fit`` History (uses "loss" and "val_loss") or a list."""
-    fig = ax.figure if ax is not None else style.new_figure((5, 3.5))
-    ax = ax if ax is not None else fig.add_subplot(111)
     losses = _losses(history)
-    if not losses:
+    if not losses:                                        # before any figure exists, so none is left open
         raise ValueError("plot_loss_curve: the history is empty; train for at least one epoch first.")
+    fig, ax = style.figure_and_axes(ax, (5, 3.5))
     epochs = np.arange(1, len(losses) + 1)
     ax.plot(epochs, losses, marker=".", color=CLASS_COLOURS[0], label="training")
     if isinstance(history, dict) and history.get("val_loss"):
@@ -71,8 +70,7 @@ def plot_decision_boundary(model, X, y, title: str = "Decision boundary", ax=Non
 
     X: (N, 2) points, y: (N,) integer labels. Returns the Figure.
     """
-    fig = ax.figure if ax is not None else style.new_figure((4.5, 4))
-    ax = ax if ax is not None else fig.add_subplot(111)
+    fig, ax = style.figure_and_axes(ax, (4.5, 4))
     xs, ys, classes = class_grid(model, X, resolution)
     k = int(max(classes.max(), np.max(y))) + 1
     cmap = ListedColormap(CLASS_COLOURS[:k])
@@ -108,8 +106,7 @@ def plot_grad_norms(source, title: str = "Gradient norm per layer", ax=None, log
     norms = grad_norms_per_layer(source)
     if not norms:
         raise ValueError("plot_grad_norms: no parameter gradients found (did backward run?).")
-    fig = ax.figure if ax is not None else style.new_figure((max(4.0, 0.6 * len(norms) + 2), 3.5))
-    ax = ax if ax is not None else fig.add_subplot(111)
+    fig, ax = style.figure_and_axes(ax, (max(4.0, 0.6 * len(norms) + 2), 3.5))
     names = list(norms)
     ax.bar(range(len(names)), [norms[n] for n in names], color=CLASS_COLOURS[0])
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
@@ -130,8 +127,7 @@ class TrainingView:
 
     def __init__(self, X, y, classes: int, fig: Figure | None = None, resolution: int = 60):
         self.X, self.y, self.resolution = np.asarray(X, dtype=float), np.asarray(y), resolution
-        self.figure = fig if fig is not None else style.new_figure((9, 3.8))
-        self.figure.set_size_inches(9, 3.8)
+        self.figure = style.view_figure(fig, (9, 3.8))
         self.loss_ax, self.data_ax = self.figure.subplots(1, 2)
         self.loss_line = self.loss_ax.plot([], [], marker=".", color=CLASS_COLOURS[0])[0]
         self.loss_ax.set_title("Training loss")

@@ -68,8 +68,7 @@ class GraphView:
         ncols = int(max(x for x, _ in self.pos.values())) + 1
         nrows = max(sum(1 for x, _ in self.pos.values() if x == c) for c in range(ncols))
         size = (min(1.5 + 1.5 * ncols, 15), min(1.5 + 0.95 * nrows, 10))
-        self.figure = fig if fig is not None else style.new_figure(size)
-        self.figure.set_size_inches(*size)
+        self.figure = style.view_figure(fig, size)
         ax = self.ax = self.figure.add_subplot(111)
         ax.set_xlim(-0.6, ncols - 0.4)
         ys = [y for _, y in self.pos.values()]

@@ -33,6 +33,12 @@ def _weight_names(trace: Trace) -> list[str]:
     return [n for n, w in trace.info["params"].items() if n.endswith("weight") and np.ndim(w) == 2]
 
 
+def _centred_scale(values, cmap: str) -> ScalarMappable:
+    """A colour scale from -m to m, m = the largest |value|, so 0 is the middle colour."""
+    limit = style.symmetric_limit(values)
+    return ScalarMappable(Normalize(-limit, limit), cmap)
+
+
 class MLPView:
     """Figure of an MLP trace; ``update(step)`` recolours it for event ``step``.
 
@@ -44,8 +50,7 @@ class MLPView:
             raise ValueError("MLPView draws a trace_network trace of Linear layers and activations "
                              "on (N, features) data; use LayerView for other networks.")
         self.trace, self.sample = trace, sample
-        self.figure = fig if fig is not None else style.new_figure((9, 4.5))
-        self.figure.set_size_inches(9, 4.5)
+        self.figure = style.view_figure(fig, (9, 4.5))
         # Column of each layer's output: a new column after every layer with a weight matrix.
         self.weights = _weight_names(trace)
         weighted = {int(n.split(".")[0]) for n in self.weights}
@@ -73,14 +78,11 @@ class MLPView:
         self.band = ax.add_patch(Rectangle((-0.3, -half - 0.1), 0.6, 2 * half + 0.2,
                                            color=style.CURRENT, alpha=0.25, zorder=0))
         final = [g for e in trace for n, g in e.param_grads.items() if n in self.weights]
-        self.grad_norm = Normalize(-style.symmetric_limit(final), style.symmetric_limit(final))
         acts = [e.value[self.sample] for e in trace if e.phase == "forward" and e.layer != -1]
-        self.act_norm = Normalize(-style.symmetric_limit(acts), style.symmetric_limit(acts))
         back = [e.accumulated_grad[self.sample] for e in trace if e.phase == "backward"]
-        self.back_norm = Normalize(-style.symmetric_limit(back), style.symmetric_limit(back))
-        self.cmap_grad = ScalarMappable(self.grad_norm, style.GRAD_CMAP)
-        self.cmap_act = ScalarMappable(self.act_norm, style.ACT_CMAP)
-        self.cmap_back = ScalarMappable(self.back_norm, style.GRAD_CMAP)
+        self.cmap_grad = _centred_scale(final, style.GRAD_CMAP)
+        self.cmap_act = _centred_scale(acts, style.ACT_CMAP)
+        self.cmap_back = _centred_scale(back, style.GRAD_CMAP)
         self.lines = []
         for c, name in enumerate(self.weights):
             w = trace.info["params"][name][: self.shown[c + 1], : self.shown[c]]       # (out, in) shown
@@ -104,14 +106,14 @@ class MLPView:
         grads: dict[str, np.ndarray] = {}
         for e in self.trace.events[: step + 1]:
             if e.phase == "forward" and e.layer != -1:
-                cols[self.out_col[e.layer]] = ("forward", e.value[self.sample])
+                cols[self._column(e)] = ("forward", e.value[self.sample])
             elif e.phase == "backward":
-                col = self.out_col[-1] if e.layer == -1 else (self.out_col[e.layer - 1] if e.layer > 0 else 0)
-                cols[col] = ("backward", e.accumulated_grad[self.sample])
+                cols[self._column(e)] = ("backward", e.accumulated_grad[self.sample])
                 grads.update(e.param_grads)
         return cols, grads
 
-    def _current_column(self, event) -> int:
+    def _column(self, event) -> int:
+        """The column an event writes: a layer's output going forward, its input going backward."""
         if event.layer == -1:
             return self.out_col[-1]
         if event.phase == "forward":
@@ -119,6 +121,7 @@ class MLPView:
         return self.out_col[event.layer - 1] if event.layer > 0 else 0
 
     def update(self, step: int) -> Figure:
+        """Colour neurons and weights as they are after event ``step``; returns the figure."""
         event = self.trace[step]
         cols, grads = self._column_states(step)
         colours = []
@@ -137,7 +140,7 @@ class MLPView:
             else:
                 lines.set_color("#b0b0b0")
                 lines.set_alpha(0.6)
-        self.band.set_x(self._current_column(event) - 0.3)
+        self.band.set_x(self._column(event) - 0.3)
         loss = next((e.value for e in self.trace.events[: step + 1] if e.layer == -1 and e.phase == "forward"), None)
         self.caption.set_text(f"step {step} of {len(self.trace) - 1}: {event.phase} {event.name}"
                               + ("" if loss is None else f"   |   loss L = {fmt(loss)}"))

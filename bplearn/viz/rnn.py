@@ -27,8 +27,7 @@ class RNNView:
             raise ValueError(f"RNNView draws a trace_rnn trace, got a {trace.kind!r} trace.")
         self.trace = trace
         T = self.T = trace.info["T"]
-        self.figure = fig if fig is not None else style.new_figure((9, 4.8))
-        self.figure.set_size_inches(9, 4.8)
+        self.figure = style.view_figure(fig, (9, 4.8))
         top = self.figure.add_axes((0.08, 0.66, 0.88, 0.24))
         top.set_xlim(-0.6, T - 0.4)
         top.set_ylim(-0.5, 0.5)
@@ -65,6 +64,7 @@ class RNNView:
         self.dynamic = [*self.boxes, *self.texts, *self.bars, self.caption]
 
     def update(self, step: int) -> Figure:
+        """Show the unrolled RNN as it is after event ``step``; returns the figure."""
         event = self.trace[step]
         norms = {e.layer: e.accumulated_grad for e in self.trace.events[: step + 1]
                  if e.phase == "backward" and e.op == "bptt step"}

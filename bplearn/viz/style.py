@@ -38,11 +38,22 @@ def new_figure(figsize: tuple, pyplot: bool = True) -> Figure:
     return fig
 
 
-def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
-    """The figure as PNG bytes (fast zlib level: these images are redrawn on every step)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
+def view_figure(fig: Figure | None, figsize: tuple) -> Figure:
+    """The figure a ``*View`` draws on: ``fig`` (e.g. a widget's off-screen one) resized
+    to ``figsize`` inches, or a new pyplot figure of that size."""
+    if fig is None:
+        return new_figure(figsize)
+    fig.set_size_inches(*figsize)
+    return fig
+
+
+def figure_and_axes(ax, figsize: tuple):
+    """(figure, axes) for a plot function: ``ax`` and its figure when given (to draw into
+    a subplot of your own), else a new figure of ``figsize`` inches with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = new_figure(figsize)
+    return fig, fig.add_subplot(111)
 
 
 def symmetric_limit(values) -> float:

@@ -26,11 +26,13 @@ class Stepper:
 
     title = "Stepper"
     trace: Trace
+    index = 0
+    _widget = _slider = _text = _image = None            # the Jupyter widget, built on first use
 
     def _start(self, trace: Trace, view) -> None:
+        """Show event 0 of ``trace`` in ``view``; a widget already built is kept and redrawn by goto."""
         self.trace, self.view = trace, view
         self._renderer = StepRenderer(view.figure, getattr(view, "dynamic", None))
-        self._widget = self._slider = self._text = self._image = None
         self.index = 0
         self.view.update(0)
 

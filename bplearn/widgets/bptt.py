@@ -33,18 +33,16 @@ class BPTTStepper(Stepper):
         self.bptt_steps = rnn.bptt_steps if bptt_steps == "layer" else bptt_steps
         self.clip_norm = clip_norm
         self._figure = new_figure((9, 4.8), pyplot=False)
-        self._retrace(first=True)
+        self._retrace()
 
-    def _retrace(self, first: bool = False) -> None:
+    def _retrace(self) -> None:
+        """Trace the pass again with the current settings and stay at the same step."""
         trace = trace_rnn(self.rnn, self.x, bptt_steps=self.bptt_steps, clip_norm=self.clip_norm)
+        index = min(self.index, len(trace) - 1)
         self._figure.clear()
-        index = 0 if first else min(self.index, len(trace) - 1)
-        widget = None if first else (self._widget, self._slider, self._text, self._image)
         self._start(trace, RNNView(trace, self._figure))
-        if widget is not None:
-            self._widget, self._slider, self._text, self._image = widget
-            if self._slider is not None:
-                self._slider.max = len(trace) - 1
+        if self._slider is not None:
+            self._slider.max = len(trace) - 1
         self.goto(index)
 
     def set_truncation(self, bptt_steps: int | None) -> None:

@@ -59,6 +59,7 @@ class NetworkStepper(Stepper):
         return float(self.trace[reached].param_grads[name][index]), reached
 
     def text(self) -> str:
+        """The current step's sentence, then the selected weight and its gradient (once reached)."""
         name, index = self.weight
         entry = f"{name}[{', '.join(map(str, index))}]"
         value, reached = self.weight_gradient()

@@ -148,10 +148,12 @@ class Playground:
 
     @property
     def running(self) -> bool:
+        """True while the Train button's background thread is training."""
         return self._thread is not None and self._thread.is_alive()
 
     # --- what is shown ----------------------------------------------------------------------------
     def text(self) -> str:
+        """One line about the latest epoch (or the error that stopped training)."""
         if self.error:
             return f"training stopped: {self.error}"
         if not self.losses:
@@ -172,6 +174,7 @@ class Playground:
         return self._figure
 
     def summary(self) -> str:
+        """The settings, the network's layer sizes and the latest epoch, as plain text."""
         s = self.settings
         shape = " -> ".join(str(k) for k in [2] + [s["width"]] * s["hidden_layers"] + [self.classes])
         return (f"Playground: {s['dataset']} ({s['n']} points, {self.classes} classes); network {shape} with "
@@ -185,6 +188,7 @@ class Playground:
     # --- the Jupyter widget -----------------------------------------------------------------------
     @property
     def widget(self):
+        """The ipywidgets box (built on first use)."""
         if self._widget is None:
             self._widget = self._build_widget()
             self._refresh()
