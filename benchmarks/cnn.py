@@ -29,31 +29,21 @@ def build_bplearn():
     )
 
 
-def build_torch(torch):
-    tnn = torch.nn
-    return tnn.Sequential(
-        tnn.Conv2d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(8, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(), tnn.Linear(16 * 7 * 7, 10),
-    )
-
-
 def run() -> list[dict]:
     torch = set_torch_threads()
     if torch is None:
         print("benchmarks.cnn: torch is not installed, skipped")
         return []
     rows = []
-    for dtype, tdtype in ((np.float32, torch.float32), (np.float64, torch.float64)):
+    for dtype in (np.float32, np.float64):
         rng = np.random.default_rng(0)
         x = rng.random((BATCH, 1, 28, 28)).astype(dtype)
         grad_logits = rng.standard_normal((BATCH, 10)).astype(dtype)
         model = build_bplearn()
         model.to(dtype)
         model[0].input_grad = False   # like torch: the data needs no gradient
-        tmodel = build_torch(torch).to(tdtype)
         bplearn_step = training_step(model, x, grad_logits)
-        torch_step = checked_torch_step(model, tmodel, x, grad_logits, torch)
+        torch_step = checked_torch_step(model, x, grad_logits, torch)
         ms = time_interleaved({"bplearn": bplearn_step, "torch": torch_step})
         rows.append(row(f"CNN fwd+bwd, batch {BATCH}, {np.dtype(dtype).name}", ms["bplearn"], "torch",
                         ms["torch"], TARGET))

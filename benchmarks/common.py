@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from bplearn.models import to_torch
+
 
 def set_torch_threads():
     """Import torch limited to one thread; return the module, or None if it is missing."""
@@ -64,11 +66,6 @@ def row(name: str, bplearn_ms: float, reference: str, reference_ms: float, targe
             "ratio": ratio, "target": target, "met": ratio <= target}
 
 
-def copy_weights_to_torch(model, torch_model, torch) -> None:
-    """Give a torch model the same weights as the bplearn model (parameters in the same order)."""
-    with torch.no_grad():
-        for p, tp in zip(model.parameters(), torch_model.parameters(), strict=True):
-            tp.copy_(torch.from_numpy(np.array(p.data)))
 
 
 def training_step(model, x, grad_out) -> Callable[[], None]:
@@ -80,10 +77,11 @@ def training_step(model, x, grad_out) -> Callable[[], None]:
     return step
 
 
-def checked_torch_step(model, torch_model, x, grad_out, torch) -> Callable[[], None]:
-    """The same step in torch (weights copied from ``model``), after checking both sides
-    produce the same parameter gradients, so the two timings measure the same arithmetic."""
-    copy_weights_to_torch(model, torch_model, torch)
+def checked_torch_step(model, x, grad_out, torch) -> Callable[[], None]:
+    """The same step in torch (``bplearn.models.to_torch``: same layers, same weights, x's
+    dtype), after checking both sides produce the same parameter gradients, so the two
+    timings measure the same arithmetic."""
+    torch_model = to_torch(model).to(torch.float32 if x.dtype == np.float32 else torch.float64)
     tx, tgrad = torch.from_numpy(x), torch.from_numpy(grad_out)
 
     def step():

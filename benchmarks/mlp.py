@@ -59,11 +59,7 @@ def run() -> list[dict]:
 
         fns = {"bplearn": training_step(model, x, grad_out), "numpy": bare_matmuls(model, x, grad_out)}
         if torch is not None:
-            tnn = torch.nn
-            tmodel = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 256), tnn.ReLU(),
-                                    tnn.Linear(256, 10))
-            tmodel = tmodel.to(torch.float32 if dtype == np.float32 else torch.float64)
-            fns["torch"] = checked_torch_step(model, tmodel, x, grad_out, torch)
+            fns["torch"] = checked_torch_step(model, x, grad_out, torch)
         ms = time_interleaved(fns)
         if torch is not None:
             rows.append(row(f"MLP fwd+bwd, batch {BATCH}, {name}", ms["bplearn"], "torch", ms["torch"],
