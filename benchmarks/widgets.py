@@ -15,7 +15,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 
 from bplearn import nn  # noqa: E402
-from bplearn.widgets import BPTTStepper, GraphStepper, NetworkStepper  # noqa: E402
+from bplearn.explain.widgets import BPTTStepper, GraphStepper, NetworkStepper  # noqa: E402
 
 from .common import row, time_interleaved  # noqa: E402
 

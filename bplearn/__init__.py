@@ -1,16 +1,20 @@
 """bplearn: learn backpropagation by doing it.
 
-    engine      scalar autograd (Value) for the first lessons
-    nn          layers and losses with explicit forward/backward, named like torch.nn
-    optim       SGD, Adam, RMSprop, clip_grad_norm
-    init        Xavier/Glorot and He/Kaiming initialisation, manual_seed
+The package reads top to bottom in the order the course teaches it (see README.md
+beside this file for the map):
+
+    engine      Value: scalar autograd, each operation's backward beside its forward
+    nn          Module, Parameter, Sequential, one file per layer, losses, init
+    optim       SGD, Adam, RMSprop and gradient clipping
     gradcheck   finite-difference gradient checking
-    data        toy data sets and a mini-batch DataLoader
-    imagedata   handwritten digits (shipped) and synthetic shapes
-    seqdata     sequence tasks: adding problem, copy memory, reversal, text
+    data        toy sets, images (shipped digits), sequences; no downloads
     train       fit(): the training loop, with history and progress bar
-    models      ready-made models used by the lessons (digits_cnn, to_torch)
-    trace, viz, widgets   step-through views of forward and backward passes
-    grading     self-check feedback and the nbgrader autograding driver
+    models      ready-made models for the lessons (digits_cnn) and to_torch
+    explain     trace, plots and step-through widgets of real forward/backward passes
+    feedback    the learner's self-checks: specific, kind messages
+    grading     instructor autograding with nbgrader (not needed by learners)
+    errors      every exception bplearn raises on purpose
+
+    from bplearn import nn, optim, data, train
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -37,7 +37,7 @@ import math
 import numbers
 
 from .errors import DTypeError, ShapeError
-from .init import make_rng
+from .nn.init import make_rng
 
 __all__ = ["Value", "Neuron", "Layer", "MLP"]
 

@@ -33,6 +33,25 @@ class DTypeError(BplearnError, TypeError):
     """An input had a dtype bplearn cannot compute gradients with."""
 
 
+class ProbabilityError(BplearnError, ValueError):
+    """Predictions that must be probabilities lay outside [0, 1]."""
+
+
+class GradcheckError(BplearnError, AssertionError):
+    """An analytic gradient disagreed with finite differences."""
+
+
+class GradingFeedback(BplearnError, AssertionError):
+    """A self-check answer differs from the reference; the message says how, and why it might."""
+
+
+class StopTraining(Exception):
+    """Raise this inside a training callback to end ``fit`` after the current batch.
+
+    Control flow, not an error, so it does not derive from BplearnError.
+    """
+
+
 def _name(where) -> str:
     """A readable name for a layer instance, a class, or a plain string."""
     if isinstance(where, str):

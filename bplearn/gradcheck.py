@@ -20,15 +20,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import BplearnError
+from .errors import GradcheckError
 
 DEFAULT_EPS = 1e-5
 DEFAULT_TOL = 1e-6
 DEFAULT_FLOOR = 1e-3
-
-
-class GradcheckError(BplearnError, AssertionError):
-    """An analytic gradient disagreed with finite differences."""
 
 
 def relative_error(analytic, numeric, floor: float = DEFAULT_FLOOR) -> np.ndarray:

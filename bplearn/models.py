@@ -4,7 +4,7 @@ The capstone notebook and its tests build the same network from here, so they ca
 drift apart:
 
 * ``digits_cnn`` - a small convolutional network for the 8x8 digits of
-  ``bplearn.imagedata.load_digits``;
+  ``bplearn.data.load_digits``;
 * ``to_torch``   - the same network as a ``torch.nn.Sequential`` (float64) holding a
   copy of the weights, to compare losses and gradients with PyTorch's autograd.
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .init import make_rng
-from .layers.activations import ReLU, Sigmoid, Tanh
-from .layers.conv import Conv2d
-from .layers.flatten import Flatten
-from .layers.linear import Linear
-from .layers.pool import AvgPool2d, MaxPool2d
-from .model import Sequential
+from .nn.init import make_rng
+from .nn.activations import ReLU, Sigmoid, Tanh
+from .nn.conv import Conv2d
+from .nn.flatten import Flatten
+from .nn.linear import Linear
+from .nn.pool import AvgPool2d, MaxPool2d
+from .nn.module import Sequential
 
 
 def digits_cnn(rng=0) -> Sequential:

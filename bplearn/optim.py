@@ -21,7 +21,7 @@ from numbers import Real
 import numpy as np
 
 from .errors import NonFiniteError
-from .model import Module, Parameter
+from .nn.module import Module, Parameter
 
 
 def _collect_params(params, where: str) -> list[tuple[str, Parameter]]:

@@ -20,16 +20,12 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .data import DataLoader
-from .errors import NonFiniteError, ShapeError
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+from .data.toy import DataLoader
+from .errors import NonFiniteError, ShapeError, StopTraining
+from .nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 from .optim import clip_grad_norm
 
 METRICS = ("accuracy",)
-
-
-class StopTraining(Exception):
-    """Raise this inside a callback to end ``fit`` after the current batch."""
 
 
 class History(dict):

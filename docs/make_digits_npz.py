@@ -1,4 +1,4 @@
-"""One-off conversion that produced ``bplearn/files/digits.npz`` (kept for provenance).
+"""One-off conversion that produced ``bplearn/data/files/digits.npz`` (kept for provenance).
 
 Where the data comes from
 -------------------------
@@ -15,10 +15,10 @@ bplearn does not depend on scikit-learn; we only borrow the file from its wheel 
 
     pip download scikit-learn --no-deps -d /tmp/skl
     unzip -j /tmp/skl/scikit_learn-*.whl sklearn/datasets/data/digits.csv.gz -d /tmp/skl
-    python docs/make_digits_npz.py /tmp/skl/digits.csv.gz bplearn/files/digits.npz
+    python docs/make_digits_npz.py /tmp/skl/digits.csv.gz bplearn/data/files/digits.npz
 
 The output holds ``images`` (1797, 8, 8) uint8 in 0..16 and ``labels`` (1797,) uint8
-in 0..9, compressed with ``np.savez_compressed``; ``bplearn.imagedata.load_digits``
+in 0..9, compressed with ``np.savez_compressed``; ``bplearn.data.load_digits``
 reads it.
 """
 from __future__ import annotations

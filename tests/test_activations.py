@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 from bplearn.errors import BackwardBeforeForwardError, DTypeError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from bplearn.nn.activations import Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 
 SMOOTH = [Sigmoid, Tanh, Identity, lambda: Softmax(), lambda: Softmax(dim=0), lambda: Softmax(dim=1)]
 ALL = [ReLU, lambda: LeakyReLU(0.1), *SMOOTH]

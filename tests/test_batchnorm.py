@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from bplearn.errors import BackwardBeforeForwardError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.batchnorm import BatchNorm1d, BatchNorm2d
+from bplearn.nn.batchnorm import BatchNorm1d, BatchNorm2d
 
 # (layer class, input shape): (N, C), (N, C, L) and (N, C, H, W), all with C = 3.
 CASES = [(BatchNorm1d, (6, 3)), (BatchNorm1d, (4, 3, 5)), (BatchNorm2d, (3, 3, 4, 2))]

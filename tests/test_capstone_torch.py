@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bplearn import nn, optim, train
-from bplearn.imagedata import load_digits
+from bplearn.data import load_digits
 from bplearn.models import digits_cnn, to_torch
 
 

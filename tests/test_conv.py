@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from bplearn import nn
 from bplearn.errors import BackwardBeforeForwardError, DTypeError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.conv import Conv2d, conv2d_naive
+from bplearn.nn.conv import Conv2d, conv2d_naive
 
 # (N, C, H, W, F, kernel_size, stride, padding): square and non-square kernels, strides
 # and paddings, odd image sizes, a 1x1 kernel, a kernel as large as the image.

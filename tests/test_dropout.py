@@ -4,9 +4,9 @@ import pytest
 
 from bplearn.errors import BackwardBeforeForwardError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.dropout import Dropout
-from bplearn.layers.linear import Linear
-from bplearn.model import Sequential
+from bplearn.nn.dropout import Dropout
+from bplearn.nn.linear import Linear
+from bplearn.nn import Sequential
 
 
 def test_dropout_with_fixed_mask_matches_torch(torch, rng):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from bplearn import nn
 from bplearn.errors import BackwardBeforeForwardError, DTypeError, LabelError, ShapeError
 from bplearn.gradcheck import compare, numerical_gradient
-from bplearn.seqdata import one_hot
+from bplearn.data import one_hot
 
 V, E = 7, 3
 

@@ -4,7 +4,7 @@ import pytest
 
 from bplearn.errors import (BackwardBeforeForwardError, BplearnError, DTypeError, LabelError, NonFiniteError,
                             ShapeError, as_float_array, check_finite, check_shape)
-from bplearn.layers.linear import Linear
+from bplearn.nn.linear import Linear
 
 
 def test_lists_become_float64_arrays():

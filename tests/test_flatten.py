@@ -5,7 +5,7 @@ import pytest
 from bplearn import nn
 from bplearn.errors import BackwardBeforeForwardError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.flatten import Flatten
+from bplearn.nn.flatten import Flatten
 
 
 def test_flatten_keeps_batch_axis_and_orders_channel_row_column():

@@ -4,7 +4,7 @@ import pytest
 
 from bplearn.gradcheck import (GradcheckError, check_function, check_module, compare, numerical_gradient,
                                relative_error)
-from bplearn.model import Module, Parameter
+from bplearn.nn import Module, Parameter
 
 
 class Square(Module):

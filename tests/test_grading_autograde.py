@@ -165,9 +165,9 @@ def sabotage(student):
                 if c["metadata"].get("nbgrader", {}).get("grade"):
                     set_source(c, "print('all tests passed')  # edited by the student")
     elif student == "adv-patched-checker":          # a wrong answer, and every checker replaced
-        set_source(cell, "import builtins\nimport bplearn.grading, bplearn.grading.feedback\n\n"
+        set_source(cell, "import builtins\nimport bplearn.grading, bplearn.feedback\n\n"
                          "def check_gradient(*args, **kwargs):\n    print('✓ looks right')\n\n"
-                         "bplearn.grading.check_gradient = bplearn.grading.feedback.check_gradient = check_gradient\n"
+                         "bplearn.grading.check_gradient = bplearn.feedback.check_gradient = check_gradient\n"
                          "builtins.AssertionError = type('AssertionError', (Exception,), {})\n\n"
                          "def linear_backward(dout, x, W):\n"
                          "    return np.zeros((len(dout), W.shape[1])), np.zeros_like(W), np.zeros(len(W))\n")

@@ -1,9 +1,9 @@
-"""bplearn.grading.feedback: every diagnosis names the mistake a learner actually made."""
+"""bplearn.feedback: every diagnosis names the mistake a learner actually made."""
 import numpy as np
 import pytest
 
 from bplearn.errors import BplearnError
-from bplearn.grading import GradingFeedback, check_close, check_gradient, check_scalar
+from bplearn.feedback import GradingFeedback, check_close, check_gradient, check_scalar
 
 EXPECTED = np.arange(1.0, 13.0).reshape(3, 4)       # a (3, 4) "gradient" with no zeros
 SQUARE = np.array([[1.0, 2.0], [3.0, 4.0]])

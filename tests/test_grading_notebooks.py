@@ -66,8 +66,8 @@ def test_graded_test_cells_have_points_hidden_tests_and_kind_feedback(path):
         assert f"({m['points']} point" in text.splitlines()[0], "the first line states the points"
         visible, _, hidden = text.partition("### BEGIN HIDDEN TESTS")
         assert hidden and "### END HIDDEN TESTS" in hidden
-        # the visible part fails with a message from bplearn.grading, never a bare assert
-        assert re.search(r"^from bplearn\.grading import .*check_", visible, re.M), "checker imported in the cell"
+        # the visible part fails with a message from bplearn.feedback, never a bare assert
+        assert re.search(r"^from bplearn\.feedback import .*check_", visible, re.M), "checker imported in the cell"
         assert re.search(r"\bcheck_(gradient|close|scalar)\(", visible)
         assert not re.search(r"^\s*assert\b", visible, re.M)
         # the hidden part ends with plain asserts that do not depend on the helpers (so patching them gains nothing)
@@ -94,7 +94,7 @@ def test_instruction_and_setup_cells_are_locked(path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=ids)
 def test_exercises_are_self_contained_numpy(path):
     imports = set(re.findall(r"^\s*(?:from|import) (\S+)", "\n".join(source(c) for c in cells(path)), re.M))
-    assert imports <= {"numpy", "math", "builtins", "bplearn.grading", "bplearn.gradcheck"}, imports
+    assert imports <= {"numpy", "math", "builtins", "bplearn.feedback", "bplearn.gradcheck"}, imports
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*.ipynb")), ids=lambda p: p.stem)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bplearn.layers.im2col import col2im, im2col, output_hw, output_size, pad, pair, show_pair
+from bplearn.nn.im2col import col2im, im2col, output_hw, output_size, pad, pair, show_pair
 
 
 def test_im2col_column_holds_the_patch_in_weight_order(rng):

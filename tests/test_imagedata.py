@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bplearn import nn
-from bplearn.imagedata import SHAPE_NAMES, load_digits, shapes
+from bplearn.data import SHAPE_NAMES, load_digits, shapes
 from bplearn.optim import Adam
 from bplearn.train import fit
 

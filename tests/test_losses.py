@@ -7,7 +7,7 @@ import pytest
 from bplearn.errors import (BackwardBeforeForwardError, BplearnError, DTypeError, LabelError,
                             NonFiniteError, ShapeError)
 from bplearn.gradcheck import check_function
-from bplearn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, ProbabilityError
+from bplearn.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, ProbabilityError
 
 
 def loss_gradcheck(loss_fn, pred, target) -> float:

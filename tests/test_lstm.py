@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bplearn import nn, seqdata
+from bplearn import data, nn
 from bplearn.errors import ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.losses import MSELoss
+from bplearn.nn.losses import MSELoss
 from bplearn.optim import Adam, clip_grad_norm
 
 N, T, D, H = 3, 6, 4, 5
@@ -167,8 +167,8 @@ def test_lstm_shapes_and_bounded_states_for_any_sizes(n, t, d, h, k):
 
 def train_on_adding_problem(layer, length, steps, batch=32, lr=0.02, seed=0):
     """Train layer + Linear head on the adding problem; return the held-out mean squared error."""
-    x, y = seqdata.adding_problem(2000, length, rng=seed)
-    x_test, y_test = seqdata.adding_problem(500, length, rng=seed + 100)
+    x, y = data.adding_problem(2000, length, rng=seed)
+    x_test, y_test = data.adding_problem(500, length, rng=seed + 100)
     head = nn.Linear(layer.hidden_size, 1, rng=seed + 1)
     params = layer.parameters() + head.parameters()
     opt, mse = Adam(params, lr=lr), MSELoss()

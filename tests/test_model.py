@@ -4,9 +4,9 @@ import pytest
 
 from bplearn.errors import BackwardBeforeForwardError, DTypeError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.activations import ReLU, Tanh
-from bplearn.layers.linear import Linear
-from bplearn.model import Module, Parameter, Sequential
+from bplearn.nn.activations import ReLU, Tanh
+from bplearn.nn.linear import Linear
+from bplearn.nn import Module, Parameter, Sequential
 
 
 class TwoHeads(Module):

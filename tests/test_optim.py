@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from bplearn import nn
 from bplearn.errors import NonFiniteError
-from bplearn.model import Parameter
+from bplearn.nn import Parameter
 from bplearn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 
 SHAPES = [(3, 4), (4,), (2, 1, 3)]

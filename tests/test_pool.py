@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from bplearn import nn
 from bplearn.errors import BackwardBeforeForwardError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.pool import AvgPool2d, MaxPool2d
+from bplearn.nn.pool import AvgPool2d, MaxPool2d
 
 # (input shape, kernel_size, stride): default stride, overlapping windows (stride <
 # kernel), gaps (stride > kernel), non-square kernels and odd sizes that leave a border.

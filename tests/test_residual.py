@@ -4,11 +4,11 @@ import pytest
 
 from bplearn.errors import BackwardBeforeForwardError, ShapeError
 from bplearn.gradcheck import check_module
-from bplearn.layers.activations import Tanh
-from bplearn.layers.dropout import Dropout
-from bplearn.layers.linear import Linear
-from bplearn.layers.residual import Residual
-from bplearn.model import Sequential
+from bplearn.nn.activations import Tanh
+from bplearn.nn.dropout import Dropout
+from bplearn.nn.linear import Linear
+from bplearn.nn.residual import Residual
+from bplearn.nn import Sequential
 
 
 def _block(features=4, seed=0):

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bplearn import nn, seqdata
+from bplearn import data, nn
 from bplearn.errors import BackwardBeforeForwardError, ShapeError
 from bplearn.gradcheck import check_module, compare, numerical_gradient
-from bplearn.losses import CrossEntropyLoss
+from bplearn.nn.losses import CrossEntropyLoss
 from bplearn.optim import Adam, clip_grad_norm
 
 N, T, D, H = 3, 6, 4, 5
@@ -224,7 +224,7 @@ def test_rnn_rejects_a_sequence_without_batch_axis():
     rnn = nn.RNN(D, H)
     with pytest.raises(ShapeError, match=r"shape \(N, T, 4\) = \(batch, time, features\).*Got \(T, D\)\? "
                                          r"Add a batch axis with x\[None\].*Got \(N, T\) token ids\? .*"
-                                         r"seqdata\.one_hot or an Embedding layer"):
+                                         r"bplearn\.data\.one_hot or an Embedding layer"):
         rnn(np.zeros((T, D)))
 
 
@@ -277,8 +277,8 @@ def test_rnn_learns_to_reverse_short_sequences():
     # Recipe: 6 tokens from a vocabulary of 4 (+ a "go" token), one-hot inputs, hidden 48,
     # Adam(lr=0.01), batch 32, 1000 steps, clip at 5: reaches ~99% held-out accuracy.
     length, vocab = 6, 4
-    x, y = seqdata.reversal(2000, length, vocab, rng=0, one_hot_inputs=True)
-    x_test, y_test = seqdata.reversal(500, length, vocab, rng=1, one_hot_inputs=True)
+    x, y = data.reversal(2000, length, vocab, rng=0, one_hot_inputs=True)
+    x_test, y_test = data.reversal(500, length, vocab, rng=1, one_hot_inputs=True)
     rnn, head = nn.RNN(vocab + 1, 48, rng=0), nn.Linear(48, vocab, rng=1)
     params = rnn.parameters() + head.parameters()
     opt, loss_fn = Adam(params, lr=0.01), CrossEntropyLoss()

@@ -1,4 +1,4 @@
-"""bplearn.trace: the recorded events must be the maths, step by step.
+"""bplearn.explain.trace: the recorded events must be the maths, step by step.
 
 Expected numbers come from hand calculation, finite differences, the engine's own
 backward on a separately built graph, plain model.backward, or torch autograd.
@@ -14,7 +14,7 @@ from bplearn import nn
 from bplearn.engine import Value
 from bplearn.errors import ShapeError
 from bplearn.gradcheck import compare, numerical_gradient
-from bplearn.trace import Event, trace_network, trace_rnn, trace_value
+from bplearn.explain.trace import Event, trace_network, trace_rnn, trace_value
 
 NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
 

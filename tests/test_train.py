@@ -6,9 +6,9 @@ import pytest
 from bplearn import nn
 from bplearn.data import DataLoader, linear_regression, moons, spirals, train_val_split, xor
 from bplearn.errors import NonFiniteError
-from bplearn.layers.activations import ReLU, Sigmoid, Tanh
-from bplearn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from bplearn.model import Module
+from bplearn.nn.activations import ReLU, Sigmoid, Tanh
+from bplearn.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from bplearn.nn import Module
 from bplearn.optim import SGD, Adam
 from bplearn.train import History, StopTraining, accuracy, accuracy_rule, evaluate, fit, predict, train_step
 

@@ -1,4 +1,4 @@
-"""bplearn.viz: every plot is a titled, labelled Figure that shows what the trace says."""
+"""bplearn.explain.viz: every plot is a titled, labelled Figure that shows what the trace says."""
 import io
 
 import matplotlib
@@ -10,11 +10,11 @@ from PIL import Image
 
 from bplearn import nn
 from bplearn.engine import Value
-from bplearn.trace import trace_network, trace_rnn, trace_value
-from bplearn.viz import (GraphView, MLPView, layered_layout, plot_decision_boundary, plot_feature_maps,
+from bplearn.explain.trace import trace_network, trace_rnn, trace_value
+from bplearn.explain.viz import (GraphView, MLPView, layered_layout, plot_decision_boundary, plot_feature_maps,
                          plot_grad_norms, plot_graph, plot_kernels, plot_layers, plot_loss_curve,
                          plot_network, plot_rnn)
-from bplearn.viz.style import StepRenderer
+from bplearn.explain.viz.style import StepRenderer
 
 
 @pytest.fixture(autouse=True)

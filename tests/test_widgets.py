@@ -1,4 +1,4 @@
-"""bplearn.widgets without a browser: step i shows event i, numbers match the maths.
+"""bplearn.explain.widgets without a browser: step i shows event i, numbers match the maths.
 
 Buttons are pressed with ipywidgets' own Button.click(), which runs the same handlers
 a click in JupyterLab runs (tests/test_browser.py does the real click).
@@ -13,8 +13,8 @@ from bplearn import nn
 from bplearn.engine import Value
 from bplearn.errors import ShapeError
 from bplearn.gradcheck import compare, numerical_gradient
-from bplearn.trace import fmt
-from bplearn.widgets import BPTTStepper, GraphStepper, NetworkStepper, Playground
+from bplearn.explain.trace import fmt
+from bplearn.explain.widgets import BPTTStepper, GraphStepper, NetworkStepper, Playground
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -276,7 +276,7 @@ def test_playground_training_lowers_the_loss_and_updates_state():
 
 
 def test_playground_stop_ends_training_early(monkeypatch):
-    import bplearn.widgets.playground as module
+    import bplearn.explain.widgets.playground as module
 
     monkeypatch.setattr(module, "REDRAW_SECONDS", -1.0)   # redraw (and so call the hook) every epoch
     play = Playground(epochs=5, n=40)

@@ -1,6 +1,7 @@
-"""Command line: ``python -m bplearn.grading {generate, autograde} ...``.
+"""Command line: ``python -m bplearn.grading {generate, lessons, autograde} ...``.
 
     python -m bplearn.grading generate                      # solutions/ -> exercises/
+    python -m bplearn.grading lessons [NN ...]              # solutions/lessons/ -> course/, executed
     python -m bplearn.grading autograde SUBMISSIONS --assignment backprop --out results.csv
 """
 from __future__ import annotations
@@ -20,6 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--source", default="solutions", help="solution notebooks (default: solutions)")
     gen.add_argument("--out", default="exercises", help="where the exercises go (default: exercises)")
     gen.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, help="nbgrader assignment name")
+
+    les = commands.add_parser("lessons", help="write the learner versions of the solution lessons, executed")
+    les.add_argument("numbers", nargs="*", help="lesson numbers to regenerate, e.g. 04 05 (default: all)")
+    les.add_argument("--source", default="solutions/lessons", help="solution lessons (default: solutions/lessons)")
+    les.add_argument("--out", default="course", help="where the learner lessons go (default: course)")
+    les.add_argument("--no-execute", action="store_true", help="write sources only, without running them")
 
     auto = commands.add_parser("autograde", help="grade a folder of student submissions")
     auto.add_argument("submissions", help="one folder per student id, holding that student's notebooks")
@@ -52,6 +59,13 @@ def _run(args) -> int:
         skip_slow_optional_import()
         written = generate(args.source, args.out, args.assignment)
         print(f"wrote {len(written)} exercise notebook(s) to {args.out}")
+        return 0
+
+    if args.command == "lessons":
+        from .lessons import generate_lessons
+
+        written = generate_lessons(args.source, args.out, execute=not args.no_execute, only=args.numbers)
+        print(f"wrote {len(written)} lesson notebook(s) to {args.out}")
         return 0
 
     from .autograde import autograde, format_table

@@ -1,1 +1,0 @@
-"""Vector layers, one concept per module, each with an explicit backward."""

@@ -1,0 +1,179 @@
+"""Activation functions: the element-wise non-linearities between linear layers.
+
+Without them a stack of Linear layers multiplies out to a single Linear layer, however
+deep it is. Each activation here is a Module whose forward caches what its derivative
+needs and whose backward multiplies the upstream gradient by that derivative:
+
+    grad_in = grad_out * f'(x)          (element-wise: same shape in, same shape out)
+
+Softmax is the one exception: each output depends on a whole row, so its backward
+is a Jacobian-vector product (see Softmax.backward).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError, as_float_array, check_grad_out
+from .module import Module
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow.  x: any shape -> same shape, in [0, 1].
+
+    exp(-x) overflows for x < -709, so we only ever exponentiate -|x| (at most 1):
+    for x >= 0 use 1 / (1 + e), for x < 0 the equal form e / (1 + e), with e = exp(-|x|).
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(x) / sum(exp(x)) along ``axis``.  x: any shape -> same shape, slices sum to 1.
+
+    Subtracting the maximum first changes nothing mathematically (the factor exp(-max)
+    cancels) but keeps every exponent <= 0, so exp never overflows.
+    """
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class ReLU(Module):
+    """out = max(x, 0), element-wise.
+
+    x: any shape -> out: same shape.  Derivative: 1 where x > 0, else 0.
+    """
+
+    def __init__(self):
+        self._positive = None
+
+    def forward(self, x):
+        x = as_float_array(self, x)
+        self._positive = x > 0                               # cache: where the slope is 1
+        return np.maximum(x, 0.0)
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        positive = self._require_cache("_positive")
+        grad_out = check_grad_out(self, grad_out, positive.shape)
+        return grad_out * positive                           # pass through where x > 0, block elsewhere
+
+
+class LeakyReLU(Module):
+    """out = x where x > 0, else negative_slope * x, element-wise.
+
+    x: any shape -> out: same shape.  Derivative: 1 where x > 0, else negative_slope,
+    so negative inputs still get a (small) gradient and a unit can never die completely.
+    """
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = float(negative_slope)
+        self._positive = None
+
+    def forward(self, x):
+        x = as_float_array(self, x)
+        self._positive = x > 0                               # cache: which slope applies
+        return np.where(self._positive, x, self.negative_slope * x)
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        positive = self._require_cache("_positive")
+        grad_out = check_grad_out(self, grad_out, positive.shape)
+        return np.where(positive, grad_out, self.negative_slope * grad_out)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """out = 1 / (1 + exp(-x)), element-wise, computed without overflow.
+
+    x: any shape -> out: same shape, in [0, 1].  Derivative: out * (1 - out),
+    at most 1/4, which is one reason deep sigmoid networks have vanishing gradients.
+    """
+
+    def __init__(self):
+        self._out = None
+
+    def forward(self, x):
+        x = as_float_array(self, x)
+        self._out = sigmoid(x)                               # cache: the derivative needs only the output
+        return self._out
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        out = self._require_cache("_out")
+        grad_out = check_grad_out(self, grad_out, out.shape)
+        return grad_out * out * (1.0 - out)
+
+
+class Tanh(Module):
+    """out = tanh(x), element-wise.
+
+    x: any shape -> out: same shape, in [-1, 1].  Derivative: 1 - out**2.
+    """
+
+    def __init__(self):
+        self._out = None
+
+    def forward(self, x):
+        x = as_float_array(self, x)
+        self._out = np.tanh(x)                               # cache: the derivative needs only the output
+        return self._out
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        out = self._require_cache("_out")
+        grad_out = check_grad_out(self, grad_out, out.shape)
+        return grad_out * (1.0 - out**2)
+
+
+class Softmax(Module):
+    """Turn scores into probabilities along ``dim``: s = exp(x) / sum(exp(x)).
+
+    x: any shape (e.g. logits (N, C)) -> s: same shape; entries along ``dim`` are in
+    (0, 1] and sum to 1.  For training a classifier prefer CrossEntropyLoss on the raw
+    scores: it fuses softmax with the log and is more stable.
+    """
+
+    def __init__(self, dim: int = -1):
+        self.dim = dim
+        self._out = None
+
+    def forward(self, x):
+        x = as_float_array(self, x)
+        if not -x.ndim <= self.dim < x.ndim:
+            fix = f"Choose a dim from {-x.ndim} to {x.ndim - 1}." if x.ndim else "Give it at least a 1-D array."
+            raise ShapeError(
+                f"{self.short_name()} normalises along dim={self.dim}, but the input has shape {x.shape} "
+                f"({x.ndim} dimensions). {fix}"
+            )
+        self._out = softmax(x, axis=self.dim)                # cache: the Jacobian needs only s
+        return self._out
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        s = self._require_cache("_out")
+        g = check_grad_out(self, grad_out, s.shape)
+        # Along dim, ds_i/dx_j = s_i * (delta_ij - s_j): every output depends on every input.
+        # Multiplying g by that (symmetric) Jacobian gives
+        #     sum_i g_i * s_i * (delta_ij - s_j) = s_j * (g_j - sum_i g_i * s_i),
+        # so we never build the C x C matrix: one weighted sum per slice is enough.
+        dot = np.sum(g * s, axis=self.dim, keepdims=True)   # (..., 1, ...): sum_i g_i s_i per slice
+        return s * (g - dot)                                 # same shape as x
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Identity(Module):
+    """out = x: does nothing, handy as a placeholder (e.g. "no activation").
+
+    x: any shape -> out: same shape.  Derivative: 1, so backward returns grad_out.
+    """
+
+    def __init__(self):
+        self._shape = None
+
+    def forward(self, x):
+        x = as_float_array(self, x)
+        self._shape = x.shape                                # cache: only to check grad_out's shape
+        return x
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        shape = self._require_cache("_shape")
+        return check_grad_out(self, grad_out, shape)

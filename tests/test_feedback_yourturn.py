@@ -1,0 +1,92 @@
+"""Your-turn tasks: a verdict for every kind of answer, specific hints, help in steps."""
+import numpy as np
+import pytest
+
+from bplearn.feedback import Mistake, Task, is_stub, reveal
+from bplearn.feedback.yourturn import CORRECT, ERROR, NOT_DONE, WRONG
+
+
+def _linear_backward(x, w, grad_out):
+    return grad_out.T @ x, grad_out @ w          # dW (out, in), dx (N, in)
+
+
+def _forgot_transpose(x, w, grad_out):
+    return x.T @ grad_out, grad_out @ w          # (in, out): transposed dW
+
+
+def _inputs(rng):
+    return {"x": rng.standard_normal((5, 3)), "w": rng.standard_normal((2, 3)),
+            "grad_out": rng.standard_normal((5, 2))}
+
+
+TASK = Task("linear_backward", _linear_backward, _inputs, ("dW", "dx"),
+            mistakes=[Mistake("x.T @ grad_out", _forgot_transpose, "dW is shaped like W, (out, in).")],
+            nudge="Which shapes must multiply?", hint="dW = grad_out.T @ x", batch_size=lambda i: 5)
+
+
+def test_the_reference_is_correct_and_check_hands_it_back(capsys):
+    assert TASK.verdict(_linear_backward).status == CORRECT
+    assert TASK.check(_linear_backward) is _linear_backward
+    assert "✔ linear_backward is correct" in capsys.readouterr().out
+
+
+def test_an_untouched_stub_is_not_done_and_the_reference_is_used(capsys):
+    def linear_backward(x, w, grad_out):
+        """Return dW, dx."""
+        ...
+
+    assert is_stub(linear_backward)
+    assert TASK.verdict(linear_backward).status == NOT_DONE
+    assert TASK.check(linear_backward) is _linear_backward
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "uses the reference linear_backward" in out
+
+
+def test_a_registered_mistake_gets_its_hint_and_the_right_part_is_named():
+    verdict = TASK.verdict(_forgot_transpose)
+    assert verdict.status == WRONG and verdict.mistakes == ["x.T @ grad_out"]
+    assert "dW is wrong (dx is right)" in verdict.message
+    assert "looks transposed" in verdict.message and "dW is shaped like W" in verdict.message
+
+
+def test_a_flipped_sign_and_a_missing_batch_mean_are_recognised_without_a_mistake():
+    flipped = TASK.verdict(lambda x, w, grad_out: (-(grad_out.T @ x), grad_out @ w))
+    assert "opposite sign" in flipped.problems["dW"]
+    summed = TASK.verdict(lambda x, w, grad_out: (5 * grad_out.T @ x, grad_out @ w))
+    assert "5 times too large, and 5 is the batch size" in summed.problems["dW"]
+
+
+def test_a_forgotten_return_and_a_wrong_count_of_values_get_plain_messages():
+    def linear_backward(x, w, grad_out):
+        dW = grad_out.T @ x  # noqa: F841 - the learner forgot to return
+
+    assert "returned None" in TASK.verdict(linear_backward).message
+    assert "should return 2 values (dW, dx)" in TASK.verdict(lambda x, w, grad_out: grad_out.T @ x).message
+
+
+def test_an_exception_shows_the_learners_line_and_the_input_shapes():
+    def linear_backward(x, w, grad_out):
+        return grad_out @ x, grad_out @ w     # (5, 2) @ (5, 3): shapes do not fit
+
+    verdict = TASK.verdict(linear_backward)
+    assert verdict.status == ERROR and "ValueError" in verdict.message
+    assert "return grad_out @ x, grad_out @ w" in verdict.message and "x: (5, 3)" in verdict.message
+
+
+def test_help_comes_in_steps(capsys):
+    TASK.nudge(); TASK.hint(); TASK.answer()
+    out = capsys.readouterr().out
+    assert "Which shapes must multiply?" in out and "dW = grad_out.T @ x" in out
+    assert "return grad_out.T @ x, grad_out @ w" in out
+
+
+@pytest.mark.parametrize("guess, right", [("down", True), ("Up", False), (None, None)])
+def test_reveal_says_whether_a_choice_was_right_and_why(capsys, guess, right):
+    assert reveal("the loss", guess, "down", choices=("up", "down"), why="a small step downhill.") is right
+    out = capsys.readouterr().out
+    assert "a small step downhill." in out and "'down'" in out
+
+
+def test_reveal_compares_numbers_within_a_relative_tolerance():
+    assert reveal("x", 0.95, 1.0, why=".", tolerance=0.1) is True
+    assert reveal("x", 0.5, 1.0, why=".", tolerance=0.1) is False
