@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .errors import DTypeError, ShapeError
+from .errors import DTypeError, NonFiniteError, ShapeError
 from .nn.init import make_rng
 
 __all__ = ["Value", "Neuron", "Layer", "MLP"]
@@ -60,6 +60,8 @@ class Value:
                 f"Value(data) needs a plain real number such as 0.5 or 3, but got "
                 f"{type(data).__name__} {data!r}. Convert it first, e.g. Value(float(x))."
             )
+        if not math.isfinite(data):
+            raise NonFiniteError(_non_finite_message(data, label, op, parents))
         self.data = float(data)
         self.grad = 0.0
         self.label = label
@@ -183,19 +185,30 @@ class Value:
                 stack.extend((p, False) for p in reversed(node.parents))  # first parent on top
         return order
 
-    def backward(self) -> None:
+    def backward(self, recorder=None) -> None:
         """Fill ``.grad`` of every node with d(self)/d(node) by the chain rule.
 
         Leaves accumulate across calls (see the module docstring): zero_grad() first.
+
+        recorder: optional ``recorder(node, parent, local, share)``, called right after
+        each chain-rule step ``parent.grad += local * node.grad`` (share = that product;
+        parent.grad already includes it), and once at the start as
+        ``recorder(self, None, None, 1.0)`` for the seed dL/dL = 1. The step-through
+        widgets record their trace this way, so they show exactly these numbers.
         """
         order = self.topological_order()
         for node in order:
             if node.parents:                     # inner nodes: this call's gradient only
                 node.grad = 0.0
         self.grad = 1.0                          # dL/dL = 1
+        if recorder is not None:
+            recorder(self, None, None, 1.0)
         for node in reversed(order):             # children before parents
             for parent, local in zip(node.parents, node.local_grads):
-                parent.grad += local * node.grad  # dL/dparent += dnode/dparent * dL/dnode
+                share = local * node.grad
+                parent.grad += share             # dL/dparent += dnode/dparent * dL/dnode
+                if recorder is not None:
+                    recorder(node, parent, local, share)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on every node of this Value's graph, leaves included."""
@@ -218,6 +231,17 @@ class Value:
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={_short(self.data)}, grad={_short(self.grad)}{label})"
+
+
+def _non_finite_message(data, label: str, op: str, parents) -> str:
+    """Why a Value refused ``data`` (NaN or inf), and what to do about it."""
+    if op:
+        inputs = ", ".join(_short(p.data) for p in parents)
+        return (f"the result of '{op}' on ({inputs}) is {float(data)!r}, not a finite number, so its gradient "
+                f"would be meaningless. Use smaller inputs (or a smaller learning rate) to stay in range.")
+    name = f" {label!r}" if label else ""
+    return (f"Value{name} got {float(data)!r}: a Value must be a finite number (not NaN or inf), "
+            f"because every gradient computed from it would be NaN or inf too.")
 
 
 def _as_value(x) -> Value:

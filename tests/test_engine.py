@@ -478,3 +478,47 @@ def test_relu_slope_at_zero_is_zero_like_torch(torch):
     t = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
     t.relu().backward()
     assert v.grad == t.grad.item() == 0.0
+
+
+# --- the backward recorder and non-finite values -------------------------------------------------
+def test_backward_recorder_sees_the_seed_then_every_chain_rule_step_with_the_engines_numbers():
+    w, x, b = Value(0.5, "w"), Value(2.0, "x"), Value(-0.2, "b")
+    loss = (w * x + b) * w                                # w is used twice: two edges into w
+    calls = []
+    loss.backward(recorder=lambda node, parent, local, share: calls.append(
+        (node, parent, local, share, None if parent is None else parent.grad)))
+    assert calls[0] == (loss, None, None, 1.0, None)
+    edges = sum(len(n.parents) for n in loss.topological_order())
+    assert len(calls) == 1 + edges
+    for node, parent, local, share, grad_then in calls[1:]:
+        assert share == local * node.grad                 # the product the engine added
+    into_w = [c for c in calls[1:] if c[1] is w]
+    assert len(into_w) == 2 and into_w[-1][4] == w.grad   # the last step into w leaves its final grad
+    # by hand: L = (w x + b) w -> dL/dw = 2 w x + b = 1.8
+    assert w.grad == pytest.approx(1.8) and into_w[0][4] != w.grad
+
+
+def test_backward_without_a_recorder_gives_the_same_gradients_as_with_one():
+    def build():
+        a, c = Value(0.3, "a"), Value(-1.1, "c")
+        return (a * c).tanh() + a ** 2, a, c
+    plain, a1, c1 = build()
+    plain.backward()
+    recorded, a2, c2 = build()
+    recorded.backward(recorder=lambda *args: None)
+    assert (a1.grad, c1.grad) == (a2.grad, c2.grad)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), np.float64("nan")])
+def test_value_refuses_nan_and_inf_with_a_clear_error(bad):
+    from bplearn.errors import NonFiniteError
+
+    with pytest.raises(NonFiniteError, match=r"Value 'w' got (nan|inf|-inf): a Value must be a finite number"):
+        Value(bad, "w")
+
+
+def test_an_operation_that_overflows_to_inf_names_the_operation():
+    from bplearn.errors import NonFiniteError
+
+    with pytest.raises(NonFiniteError, match=r"the result of '\*' on \(1e\+200, 1e\+200\) is inf"):
+        Value(1e200) * Value(1e200)

@@ -295,3 +295,49 @@ def test_trace_rnn_forward_events_hold_each_hidden_state():
 def test_trace_rnn_rejects_other_layers():
     with pytest.raises(TypeError, match="needs an nn.RNN layer"):
         trace_rnn(nn.Linear(3, 2), np.zeros((1, 2, 3)))
+
+
+# --- the trace is recorded from the real backward, not re-derived ----------------------------------
+def test_trace_value_events_come_from_value_backward_itself(monkeypatch):
+    """One real backward pass, observed: the trace ends with exactly the grads it left."""
+    original = Value.backward
+    loss, leaves = neuron_loss()
+    calls = []
+    monkeypatch.setattr(Value, "backward", lambda self, recorder=None: (
+        calls.append(1), original(self, recorder=recorder)))
+    trace = trace_value(loss)
+    assert calls == [1]                                   # exactly one real backward pass, recorded
+    grads = final_grads(trace)
+    for name, leaf in leaves.items():
+        assert grads[name] == leaf.grad                   # bit for bit what the engine left in .grad
+
+
+def test_trace_value_backward_events_equal_the_engines_per_edge_products():
+    loss, leaves = neuron_loss()
+    steps = []
+    twin, _ = neuron_loss()
+    twin.backward(recorder=lambda node, parent, local, share: steps.append((local, share, None if parent is None
+                                                                           else parent.grad)))
+    trace = trace_value(loss)
+    backward = [e for e in trace if e.phase == "backward"]
+    assert len(backward) == len(steps)
+    for event, (local, share, grad) in zip(backward[1:], steps[1:]):
+        assert event.local_grad == local and event.upstream_grad * event.local_grad == share
+        assert event.accumulated_grad == grad
+
+
+def test_trace_network_of_a_cnn_records_the_gradients_a_plain_backward_computes():
+    def cnn():
+        return nn.Sequential(nn.Conv2d(1, 2, 3, rng=0), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(2 * 3 * 3, 3, rng=1))
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
+    y = np.array([0, 2])
+    traced, plain = cnn(), cnn()
+    trace = trace_network(traced, x, y, nn.CrossEntropyLoss())
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn(plain(x), y)
+    plain.backward(loss_fn.backward())
+    recorded = {n: g for e in trace for n, g in e.param_grads.items()}
+    assert set(recorded) == {n for n, _ in plain.named_parameters()}
+    for name, p in plain.named_parameters():
+        np.testing.assert_array_equal(recorded[name], p.grad)

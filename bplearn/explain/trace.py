@@ -4,8 +4,8 @@ A trace is the one source of truth for the step-through widgets and plots: they
 show event ``i`` at step ``i`` and never redo any maths themselves. Three recorders:
 
 * ``trace_value(out)``   - a scalar graph of ``Value``s: one forward event per node
-  (in topological order), then one backward event per *edge*, each applying
-  ``dL/dparent += dL/dnode * dnode/dparent`` exactly as ``Value.backward`` does;
+  (in topological order), then one backward event per *edge*, recorded by
+  ``Value.backward`` itself as it applies ``dL/dparent += dL/dnode * dnode/dparent``;
 * ``trace_network(model, x, y, loss_fn)`` - a ``Sequential`` layer by layer: every
   layer's output, the loss, then each layer's backward (gradient in, gradient out
   and a copy of its parameter gradients at that moment);
@@ -176,6 +176,36 @@ def _forward_text(name: str, v: Value, parents: list[str], values: list[float]) 
     return f"{name} = {formula} = {numbers} = {fmt(v.data)};  stored for backward: {locals_}"
 
 
+def _backward_recorder(add, ids: dict, names: list[str], out_name: str):
+    """A ``Value.backward`` recorder that turns each chain-rule step into an Event.
+
+    The numbers (upstream dL/dnode, local dnode/dparent, their product and the parent's
+    gradient so far) are read from the engine as it runs, never recomputed here.
+    """
+    uses = {i: 0 for i in range(len(names))}              # how many edges feed each parent
+    for v in ids:
+        for p in v.parents:
+            uses[ids[p]] += 1
+    d = f"d{out_name}/d"
+
+    def record(node: Value, parent, local, share) -> None:
+        c = ids[node]
+        if parent is None:                                # the seed dL/dL = 1
+            add(phase="backward", name=out_name, op="seed", accumulated_grad=node.grad, node=c,
+                text=f"start: d{out_name}/d{out_name} = 1  (the output changes one-for-one with itself)")
+            return
+        j = ids[parent]
+        pn, cn = names[j], names[c]
+        chain = f"{d}{cn} · d{cn}/d{pn} = {fmt(node.grad)} × {fmt(local)} = {fmt(share)}"
+        if uses[j] == 1 and share == parent.grad:
+            text = f"{d}{pn} = {chain}"
+        else:
+            text = f"{d}{pn} += {chain}  (so far {d}{pn} = {fmt(parent.grad)})"
+        add(phase="backward", name=pn, op=node.op, local_grad=local, upstream_grad=node.grad,
+            accumulated_grad=parent.grad, node=j, edge=(j, c), text=text)
+    return record
+
+
 def trace_value(out: Value, zero_grad: bool = True) -> Trace:
     """Record the forward values and the chain-rule backward pass of a scalar graph.
 
@@ -183,14 +213,14 @@ def trace_value(out: Value, zero_grad: bool = True) -> Trace:
     expression ran; this function walks it:
 
     * forward events, one per node in topological order (parents first), value = data;
-    * a "seed" event dL/dL = 1, then one backward event per edge parent -> node, in
-      the order ``Value.backward`` visits them (reverse topological order):
+    * a "seed" event dL/dL = 1, then one backward event per edge parent -> node,
+      recorded by ``Value.backward`` as it runs (reverse topological order):
       upstream_grad = dL/dnode, local_grad = dnode/dparent and accumulated_grad =
       dL/dparent after adding their product.
 
     zero_grad=True (default) first calls ``out.zero_grad()`` so the trace shows one
-    clean pass. Afterwards ``out.backward()`` has run, so every ``.grad`` in the
-    graph holds the gradients the trace ends with.
+    clean pass. The events come from ``out.backward(recorder=...)``, so afterwards
+    every ``.grad`` in the graph holds the gradients the trace ends with.
 
     Trace.graph = {"nodes": [{"id", "name", "label", "op", "data", "grad"}],
                    "edges": [(parent_id, child_id, local_grad)]}, ids = topological order.
@@ -216,33 +246,7 @@ def trace_value(out: Value, zero_grad: bool = True) -> Trace:
             local_grad=v.local_grads or None, node=i,
             text=_forward_text(names[i], v, pnames, [p.data for p in v.parents]))
 
-    # Backward: the same loop as Value.backward, one event per edge so each chain-rule
-    # product can be shown on its own. Inner nodes start at 0, leaves keep their grad.
-    grads = {i: (0.0 if v.parents else v.grad) for i, v in enumerate(order)}
-    uses = {i: 0 for i in grads}                          # how many edges feed each parent
-    for v in order:
-        for p in v.parents:
-            uses[ids[p]] += 1
-    grads[len(order) - 1] = 1.0
-    add(phase="backward", name=out_name, op="seed", accumulated_grad=1.0, node=len(order) - 1,
-        text=f"start: d{out_name}/d{out_name} = 1  (the output changes one-for-one with itself)")
-    d = f"d{out_name}/d"
-    for v in reversed(order):
-        c = ids[v]
-        for p, local in zip(v.parents, v.local_grads):
-            j = ids[p]
-            share = local * grads[c]                      # dL/dnode * dnode/dparent
-            grads[j] += share
-            pn, cn = names[j], names[c]
-            chain = f"{d}{cn} · d{cn}/d{pn} = {fmt(grads[c])} × {fmt(local)} = {fmt(share)}"
-            if uses[j] == 1 and share == grads[j]:
-                text = f"{d}{pn} = {chain}"
-            else:
-                text = f"{d}{pn} += {chain}  (so far {d}{pn} = {fmt(grads[j])})"
-            add(phase="backward", name=pn, op=v.op, local_grad=local, upstream_grad=grads[c],
-                accumulated_grad=grads[j], node=j, edge=(j, c), text=text)
-
-    out.backward()                                        # leave the learner's graph with its grads
+    out.backward(recorder=_backward_recorder(add, ids, names, out_name))   # the real pass, recorded
     graph = out.to_graph()
     for node, name in zip(graph["nodes"], names):
         node["name"] = name
