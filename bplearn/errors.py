@@ -117,16 +117,76 @@ def check_finite(value, what: str, hint: str = "") -> None:
         )
 
 
-def check_grad_out(layer, grad_out, shape: tuple) -> np.ndarray:
+def check_grad_out(layer, grad_out, shape: tuple, what: str = "grad_out") -> np.ndarray:
     """grad_out as a float array, or a ShapeError if it does not match the output shape.
 
     Without this check numpy would broadcast e.g. a (N,) gradient against an (N, 1)
-    output into an (N, N) array and backprop would carry on with garbage.
+    output into an (N, N) array and backprop would carry on with garbage. ``what`` names
+    the gradient in the message when a layer takes several (e.g. an RNN's grad_h_last).
     """
-    g = as_float_array(layer, grad_out, "grad_out")
+    g = as_float_array(layer, grad_out, what)
     if g.shape != tuple(shape):
         raise ShapeError(
-            f"{layer.short_name()}.backward expected grad_out of shape {tuple(shape)} (the shape of its last output) "
-            f"but got {g.shape}. Pass dL/d(output): one entry for every entry of the output."
+            f"{layer.short_name()}.backward expected {what} of shape {tuple(shape)} (the shape of the forward "
+            f"output it is the gradient of) but got {g.shape}. Pass dL/d(output): one entry for every entry "
+            f"of that output."
         )
     return g
+
+
+# --- sequences (RNN, LSTM, SelfAttention, LastStep) -------------------------------------------
+
+_SEQUENCE_HINTS = {
+    2: " Got (T, D)? Add a batch axis with x[None] (a batch of one sequence)."
+       " Got (N, T) token ids? Turn each id into a vector first, with bplearn.data.one_hot"
+       " or an Embedding layer.",
+    1: " Got (T,)? Use x.reshape(1, -1, {features}) if it holds {features} features per step.",
+}
+
+
+def check_sequence(layer, x, features: int | None) -> np.ndarray:
+    """Return x as a float array of shape (N, T, features) or raise a ShapeError that says why.
+
+    Sequence layers are batch-first, like ``torch.nn.RNN(batch_first=True)``:
+    axis 0 is the batch (N), axis 1 is time (T), axis 2 the features at each step.
+    features=None accepts any number of features.
+    """
+    x = as_float_array(layer, x)
+    shown = "F" if features is None else features
+    if x.ndim != 3:
+        hint = _SEQUENCE_HINTS.get(x.ndim, "").format(features=shown)
+        raise ShapeError(
+            f"{layer.short_name()} expected a batch of sequences of shape (N, T, {shown}) = "
+            f"(batch, time, features) but got an array of shape {x.shape} "
+            f"with {x.ndim} dimensions.{hint}"
+        )
+    if features is not None and x.shape[2] != features:
+        raise ShapeError(
+            f"{layer.short_name()} expected {features} features at each time step (shape (N, T, {features})) "
+            f"but got shape {x.shape}, which has {x.shape[2]}. The last axis must match the "
+            f"layer's input size; build the layer with that size or fix the data."
+        )
+    if x.shape[1] == 0:
+        raise ShapeError(f"{layer.short_name()} got sequences with no time steps (shape {x.shape}); T must be >= 1.")
+    return x
+
+
+def check_state(layer, state, name: str, batch: int, hidden: int, dtype) -> np.ndarray:
+    """Return an initial state of shape (N, H): zeros if ``state`` is None, else the checked array."""
+    if state is None:
+        return np.zeros((batch, hidden), dtype=dtype)
+    state = as_float_array(layer, state, what=name)
+    if state.shape != (batch, hidden):
+        raise ShapeError(
+            f"{layer.short_name()}: {name} must have shape (N, H) = ({batch}, {hidden}), one hidden state per "
+            f"sequence in the batch, but got {state.shape}."
+            + (f" Got (H,)? Use {name}[None] for a batch of one." if state.ndim == 1 else "")
+        )
+    return state
+
+
+def check_bptt_steps(bptt_steps):
+    """None (full BPTT) or a positive int."""
+    if bptt_steps is not None and (not isinstance(bptt_steps, (int, np.integer)) or bptt_steps < 1):
+        raise ValueError(f"bptt_steps must be None (full BPTT) or a positive integer, got {bptt_steps!r}.")
+    return bptt_steps

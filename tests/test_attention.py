@@ -21,13 +21,14 @@ def random_attention(rng, causal=False, scale=0.5):
 
 
 def torch_mha(torch, attn):
-    """torch's one-head attention with our weights: in_proj stacks W_q.T, W_k.T, W_v.T."""
+    """torch's one-head attention with our weights: in_proj stacks weight_q, weight_k, weight_v (all (out, in))."""
     mha = torch.nn.MultiheadAttention(E, num_heads=1, batch_first=True)
     with torch.no_grad():
-        mha.in_proj_weight.copy_(torch.tensor(np.concatenate([attn.W_q.data.T, attn.W_k.data.T, attn.W_v.data.T])))
-        mha.in_proj_bias.copy_(torch.tensor(np.concatenate([attn.b_q.data, attn.b_k.data, attn.b_v.data])))
-        mha.out_proj.weight.copy_(torch.tensor(attn.W_o.data.T))
-        mha.out_proj.bias.copy_(torch.tensor(attn.b_o.data))
+        mha.in_proj_weight.copy_(torch.tensor(np.concatenate([attn.weight_q.data, attn.weight_k.data,
+                                                              attn.weight_v.data])))
+        mha.in_proj_bias.copy_(torch.tensor(np.concatenate([attn.bias_q.data, attn.bias_k.data, attn.bias_v.data])))
+        mha.out_proj.weight.copy_(torch.tensor(attn.weight_o.data))
+        mha.out_proj.bias.copy_(torch.tensor(attn.bias_o.data))
     return mha
 
 
@@ -49,9 +50,12 @@ def test_attention_forward_and_backward_match_torch_multihead_attention(torch, r
     w, bias = mha.in_proj_weight.grad.numpy(), mha.in_proj_bias.grad.numpy()
     expected = {
         "dx": (dx, xt.grad.numpy()),
-        "W_q": (attn.W_q.grad, w[:E].T), "W_k": (attn.W_k.grad, w[E:2 * E].T), "W_v": (attn.W_v.grad, w[2 * E:].T),
-        "b_q": (attn.b_q.grad, bias[:E]), "b_k": (attn.b_k.grad, bias[E:2 * E]), "b_v": (attn.b_v.grad, bias[2 * E:]),
-        "W_o": (attn.W_o.grad, mha.out_proj.weight.grad.numpy().T), "b_o": (attn.b_o.grad, mha.out_proj.bias.grad.numpy()),
+        "weight_q": (attn.weight_q.grad, w[:E]), "weight_k": (attn.weight_k.grad, w[E:2 * E]),
+        "weight_v": (attn.weight_v.grad, w[2 * E:]),
+        "bias_q": (attn.bias_q.grad, bias[:E]), "bias_k": (attn.bias_k.grad, bias[E:2 * E]),
+        "bias_v": (attn.bias_v.grad, bias[2 * E:]),
+        "weight_o": (attn.weight_o.grad, mha.out_proj.weight.grad.numpy()),
+        "bias_o": (attn.bias_o.grad, mha.out_proj.bias.grad.numpy()),
     }
     for name, (ours, theirs) in expected.items():
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10, err_msg=name)
@@ -61,7 +65,7 @@ def test_attention_forward_and_backward_match_torch_multihead_attention(torch, r
 def test_attention_backward_matches_finite_differences(rng, causal):
     attn = random_attention(rng, causal)
     errors = check_module(attn, rng.standard_normal((2, 4, E)))
-    assert set(errors) == {"input0"} | {f"{w}_{n}" for w in "Wb" for n in "qkvo"}
+    assert set(errors) == {"input0"} | {f"{w}_{n}" for w in ("weight", "bias") for n in "qkvo"}
     assert max(errors.values()) < 1e-6
 
 

@@ -175,7 +175,7 @@ def test_linear_backward_rejects_a_transposed_grad_out_instead_of_reshaping_it(r
     layer.input_grad = False                 # even as a first layer, where dL/dx is never formed
     layer(rng.normal(size=(4, 3)))
     with pytest.raises(ShapeError, match=r"^Linear\(in_features=3, out_features=2, bias=True\)\.backward expected "
-                                         r"grad_out of shape \(4, 2\) \(the shape of its last output\) but got "
+                                         r"grad_out of shape \(4, 2\) \(the shape of the forward output it is the gradient of\) but got "
                                          r"\(2, 4\)\."):
         layer.backward(np.ones((2, 4)))
     assert not layer.weight.grad.any()       # refused before any gradient was added

@@ -88,3 +88,61 @@ def test_to_torch_without_torch_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)      # makes `import torch` raise ImportError
     with pytest.raises(ImportError, match=r"to_torch needs PyTorch, which is not installed.*pip install torch"):
         to_torch(digits_cnn(rng=0))
+
+
+def _outputs_and_gradients_agree(torch, model, twin, x, rng):
+    """Forward, backward with the same upstream gradient, compare outputs and every parameter gradient."""
+    out = model(x)
+    upstream = rng.normal(size=out.shape)
+    model.zero_grad()
+    model.backward(upstream)
+    tx = torch.tensor(x)
+    tout = twin(tx)
+    tout.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("recurrent", [nn.RNN, nn.LSTM])
+def test_to_torch_maps_a_sequence_to_one_model_to_torch_recurrent_layers(torch, recurrent):
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(recurrent(3, 5, rng=0), nn.LastStep(), nn.Linear(5, 2, rng=1))
+    model[0].bias.data[:] = rng.normal(size=model[0].bias.shape)
+    twin = to_torch(model)
+    assert isinstance(twin[0].recurrent, getattr(torch.nn, recurrent.__name__))
+    x = rng.normal(size=(4, 6, 3))
+    _outputs_and_gradients_agree(torch, model, twin, x, rng)
+    rec = twin[0].recurrent
+    np.testing.assert_allclose(model[0].weight_ih.grad, rec.weight_ih_l0.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(model[0].weight_hh.grad, rec.weight_hh_l0.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(model[0].bias.grad, rec.bias_ih_l0.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(model[2].weight.grad, twin[2].weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_to_torch_maps_self_attention_and_embedding(torch, causal):
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Embedding(7, 4, rng=0), nn.SelfAttention(4, causal=causal, rng=1), nn.LastStep(),
+                          nn.Linear(4, 1, rng=2))
+    for p in model[1].parameters():
+        p.data[...] = 0.5 * rng.normal(size=p.shape)
+    twin = to_torch(model)
+    idx = rng.integers(0, 7, size=(3, 5))
+    out = model(idx)
+    upstream = rng.normal(size=out.shape)
+    model.zero_grad()
+    model.backward(upstream)
+    tout = twin(torch.tensor(idx))
+    tout.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(model[0].weight.grad, twin[0].weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+    mha = twin[1].attention
+    stacked = np.concatenate([model[1].weight_q.grad, model[1].weight_k.grad, model[1].weight_v.grad])
+    np.testing.assert_allclose(stacked, mha.in_proj_weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(model[1].weight_o.grad, mha.out_proj.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_to_torch_refuses_truncated_bptt_and_says_why(torch):
+    model = nn.Sequential(nn.RNN(2, 3, bptt_steps=4), nn.LastStep())
+    with pytest.raises(TypeError, match=r"to_torch: layer 0, RNN\(.*bptt_steps=4\), truncates BPTT, which "
+                                        r"torch\.nn\.RNN cannot do\. Compare with bptt_steps=None"):
+        to_torch(model)

@@ -19,12 +19,12 @@ def make_data(rng, n=N, t=T, d=D, h=H):
 
 
 def torch_rnn(torch, rnn):
-    """torch.nn.RNN with the same weights: torch stores W.T and has a second bias (zero)."""
+    """torch.nn.RNN with the same weights: the same (out, in) layout, and a second bias (zero)."""
     trnn = torch.nn.RNN(rnn.input_size, rnn.hidden_size, nonlinearity=rnn.nonlinearity, batch_first=True)
     with torch.no_grad():
-        trnn.weight_ih_l0.copy_(torch.tensor(rnn.W_xh.data.T))
-        trnn.weight_hh_l0.copy_(torch.tensor(rnn.W_hh.data.T))
-        trnn.bias_ih_l0.copy_(torch.tensor(rnn.b_h.data))
+        trnn.weight_ih_l0.copy_(torch.tensor(rnn.weight_ih.data))
+        trnn.weight_hh_l0.copy_(torch.tensor(rnn.weight_hh.data))
+        trnn.bias_ih_l0.copy_(torch.tensor(rnn.bias.data))
         trnn.bias_hh_l0.zero_()
     return trnn
 
@@ -32,17 +32,17 @@ def torch_rnn(torch, rnn):
 def torch_unrolled(torch, rnn, x, h0, bptt_steps=None):
     """The recurrence written out step by step in torch, detaching h where a block starts.
 
-    Returns (x, h0, W_xh, W_hh, b, list of h_t) as torch tensors that require grad,
+    Returns (x, h0, weight_ih, weight_hh, bias, list of h_t) as torch tensors that require grad,
     each h_t with retain_grad() so its total gradient can be read after backward.
     """
     xt, h0t = torch.tensor(x, requires_grad=True), torch.tensor(h0, requires_grad=True)
-    W, U, b = (torch.tensor(p.data, requires_grad=True) for p in (rnn.W_xh, rnn.W_hh, rnn.b_h))
+    W, U, b = (torch.tensor(p.data, requires_grad=True) for p in (rnn.weight_ih, rnn.weight_hh, rnn.bias))
     act = torch.tanh if rnn.nonlinearity == "tanh" else torch.relu
     h, hs = h0t, []
     for t in range(x.shape[1]):
         if bptt_steps and t > 0 and t % bptt_steps == 0:
             h = h.detach()                                  # the usual torch way to truncate
-        h = act(xt[:, t] @ W + h @ U + b)
+        h = act(xt[:, t] @ W.T + h @ U.T + b)
         h.retain_grad()
         hs.append(h)
     return xt, h0t, W, U, b, hs
@@ -52,7 +52,8 @@ def torch_unrolled(torch, rnn, x, h0, bptt_steps=None):
 def test_rnn_forward_matches_torch_rnn(torch, rng, nonlinearity):
     rnn = nn.RNN(D, H, nonlinearity=nonlinearity, rng=0)
     x, h0 = make_data(rng)
-    hs, h_last = rnn(x, h0)
+    hs = rnn(x, h0)
+    h_last = rnn.h_last
     ths, th_last = torch_rnn(torch, rnn)(torch.tensor(x), torch.tensor(h0)[None])
     assert hs.shape == (N, T, H) and h_last.shape == (N, H)
     np.testing.assert_allclose(hs, ths.detach().numpy(), rtol=0, atol=1e-12)
@@ -65,7 +66,8 @@ def test_rnn_backward_matches_torch_autograd(torch, rng, nonlinearity):
     x, h0 = make_data(rng)
     dhs, dh_last = rng.standard_normal((N, T, H)), rng.standard_normal((N, H))
     rnn(x, h0)
-    dx, dh0 = rnn.backward(dhs, dh_last)
+    dx = rnn.backward(dhs, grad_h_last=dh_last)
+    dh0 = rnn.grad_h0
 
     trnn = torch_rnn(torch, rnn)
     xt, h0t = torch.tensor(x, requires_grad=True), torch.tensor(h0[None], requires_grad=True)
@@ -73,8 +75,9 @@ def test_rnn_backward_matches_torch_autograd(torch, rng, nonlinearity):
     ((ths * torch.tensor(dhs)).sum() + (th_last[0] * torch.tensor(dh_last)).sum()).backward()
     expected = {
         "dx": (dx, xt.grad), "dh0": (dh0, h0t.grad[0]),
-        "W_xh": (rnn.W_xh.grad, trnn.weight_ih_l0.grad.T), "W_hh": (rnn.W_hh.grad, trnn.weight_hh_l0.grad.T),
-        "b_h": (rnn.b_h.grad, trnn.bias_ih_l0.grad),
+        "weight_ih": (rnn.weight_ih.grad, trnn.weight_ih_l0.grad),
+        "weight_hh": (rnn.weight_hh.grad, trnn.weight_hh_l0.grad),
+        "bias": (rnn.bias.grad, trnn.bias_ih_l0.grad),
     }
     for name, (ours, theirs) in expected.items():
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=0, atol=1e-10, err_msg=name)
@@ -84,9 +87,27 @@ def test_rnn_backward_matches_torch_autograd(torch, rng, nonlinearity):
 def test_rnn_backward_matches_finite_differences(rng, nonlinearity):
     rnn = nn.RNN(3, 4, nonlinearity=nonlinearity, rng=1)
     x, h0 = make_data(rng, n=2, t=5, d=3, h=4)
-    errors = check_module(rnn, x, h0)                       # L = sum(hs * R1) + sum(h_T * R2)
-    assert set(errors) == {"input0", "input1", "W_xh", "W_hh", "b_h"}
+    errors = check_module(rnn, x, h0)                       # L = sum(hs * R), R random
+    assert set(errors) == {"input0", "weight_ih", "weight_hh", "bias"}
     assert max(errors.values()) < 1e-6
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_state_gradients_match_finite_differences(rng, nonlinearity):
+    # L = sum(hs * R) + sum(h_last * R_last): grad_h_last goes in, grad_h0 comes out.
+    rnn = nn.RNN(3, 4, nonlinearity=nonlinearity, rng=1)
+    x, h0 = make_data(rng, n=2, t=5, d=3, h=4)
+    R, R_last = rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 4))
+
+    def loss():
+        return float(np.sum(rnn(x, h0) * R) + np.sum(rnn.h_last * R_last))
+
+    rnn(x, h0)
+    rnn.zero_grad()
+    dx = rnn.backward(R, grad_h_last=R_last)
+    assert compare("dx", dx, numerical_gradient(loss, x)) < 1e-6
+    assert compare("grad_h0", rnn.grad_h0, numerical_gradient(loss, h0)) < 1e-6
+    assert compare("weight_hh", rnn.weight_hh.grad, numerical_gradient(loss, rnn.weight_hh.data)) < 1e-6
 
 
 def test_rnn_parameter_gradients_accumulate_until_zero_grad(rng):
@@ -95,18 +116,18 @@ def test_rnn_parameter_gradients_accumulate_until_zero_grad(rng):
     dhs = rng.standard_normal((N, T, H))
     rnn(x)
     rnn.backward(dhs)
-    once = rnn.W_hh.grad.copy()
+    once = rnn.weight_hh.grad.copy()
     rnn.backward(dhs)
-    np.testing.assert_allclose(rnn.W_hh.grad, 2 * once, rtol=1e-12)
+    np.testing.assert_allclose(rnn.weight_hh.grad, 2 * once, rtol=1e-12)
     rnn.zero_grad()
-    assert not rnn.W_hh.grad.any()
+    assert not rnn.weight_hh.grad.any()
 
 
 def grads_of(rnn, x, h0, dhs, dh_last):
     rnn.zero_grad()
     rnn(x, h0)
-    dx, dh0 = rnn.backward(dhs, dh_last)
-    return [dx, dh0] + [p.grad.copy() for p in rnn.parameters()]
+    dx = rnn.backward(dhs, dh_last)
+    return [dx, rnn.grad_h0] + [p.grad.copy() for p in rnn.parameters()]
 
 
 @pytest.mark.parametrize("k", [T, T + 3])
@@ -128,10 +149,10 @@ def test_truncated_bptt_matches_torch_with_detach_at_block_starts(torch, rng, k)
     xt, h0t, W, U, b, hs = torch_unrolled(torch, rnn, x, h0, bptt_steps=k)
     loss = sum((h * torch.tensor(dhs[:, t])).sum() for t, h in enumerate(hs)) + (hs[-1] * torch.tensor(dh_last)).sum()
     loss.backward()
-    for name, a, tb in zip(["dx", "dh0", "W_xh", "W_hh", "b_h"], ours, [xt, h0t, W, U, b]):
+    for name, a, tb in zip(["dx", "grad_h0", "weight_ih", "weight_hh", "bias"], ours, [xt, h0t, W, U, b]):
         np.testing.assert_allclose(a, tb.grad.numpy(), rtol=0, atol=1e-10, err_msg=name)
     full = grads_of(nn.RNN(D, H, rng=0), x, h0, dhs, dh_last)
-    assert not np.allclose(full[3], ours[3]), "truncation should change dL/dW_hh when k < T"
+    assert not np.allclose(full[3], ours[3]), "truncation should change dL/dweight_hh when k < T"
 
 
 def test_truncated_bptt_gives_no_gradient_to_inputs_before_the_last_block(rng):
@@ -142,8 +163,8 @@ def test_truncated_bptt_gives_no_gradient_to_inputs_before_the_last_block(rng):
     dhs = np.zeros((N, T_, H))
     dhs[:, -1] = rng.standard_normal((N, H))
     rnn(x)
-    dx, dh0 = rnn.backward(dhs)
-    assert not dx[:, :6].any() and not dh0.any()
+    dx = rnn.backward(dhs)
+    assert not dx[:, :6].any() and not rnn.grad_h0.any()
     assert np.abs(dx[:, 6]).sum() > 0
     assert not rnn.grad_norms[:6].any() and rnn.grad_norms[6] > 0
 
@@ -165,7 +186,7 @@ def test_grad_norms_are_norms_of_dL_dh_t_from_torch(torch, rng, k):
 def test_grad_norms_vanish_backwards_in_time_with_small_recurrent_weights(rng):
     T_ = 20
     rnn = nn.RNN(D, H, rng=0)
-    rnn.W_hh.data *= 0.5                                    # every step back shrinks the gradient
+    rnn.weight_hh.data *= 0.5                               # every step back shrinks the gradient
     x, _ = make_data(rng, t=T_)
     dhs = np.zeros((N, T_, H))
     dhs[:, -1] = 1.0                                        # a loss on the last step only
@@ -198,26 +219,27 @@ def test_time_distributed_linear_on_rnn_outputs_matches_finite_differences(rng):
     R = rng.standard_normal((2, 5, 2))
 
     def loss():
-        return float(np.sum(head(rnn(x)[0]) * R))
+        return float(np.sum(head(rnn(x)) * R))
 
     rnn.zero_grad(), head.zero_grad()
-    out = head(rnn(x)[0])
+    out = head(rnn(x))
     assert out.shape == (2, 5, 2)
     dhs = head.backward(R)
     assert dhs.shape == (2, 5, 4)
-    dx, _ = rnn.backward(dhs)
+    dx = rnn.backward(dhs)
     compare("dx", dx, numerical_gradient(loss, x))
     compare("head.weight", head.weight.grad, numerical_gradient(loss, head.weight.data))
-    compare("rnn.W_hh", rnn.W_hh.grad, numerical_gradient(loss, rnn.W_hh.data))
+    compare("rnn.weight_hh", rnn.weight_hh.grad, numerical_gradient(loss, rnn.weight_hh.data))
 
 
 def test_float32_parameters_and_inputs_stay_float32(rng):
     rnn = nn.RNN(D, H, rng=0).to(np.float32)
     x = rng.standard_normal((N, T, D)).astype(np.float32)
-    hs, h_last = rnn(x)
-    dx, dh0 = rnn.backward(np.ones((N, T, H), np.float32))
-    assert {a.dtype for a in (hs, h_last, dx, dh0, rnn.W_xh.grad, rnn.W_hh.grad, rnn.b_h.grad)} == {np.dtype(np.float32)}
-    np.testing.assert_allclose(hs, nn.RNN(D, H, rng=0)(x.astype(np.float64))[0], rtol=1e-4, atol=1e-5)
+    hs = rnn(x)
+    dx = rnn.backward(np.ones((N, T, H), np.float32), np.ones((N, H), np.float32))
+    arrays = (hs, rnn.h_last, dx, rnn.grad_h0, rnn.weight_ih.grad, rnn.weight_hh.grad, rnn.bias.grad)
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
+    np.testing.assert_allclose(hs, nn.RNN(D, H, rng=0)(x.astype(np.float64)), rtol=1e-4, atol=1e-5)
 
 
 def test_rnn_rejects_a_sequence_without_batch_axis():
@@ -243,8 +265,10 @@ def test_rnn_rejects_h0_of_the_wrong_shape():
 def test_rnn_backward_rejects_upstream_gradient_of_the_wrong_shape():
     rnn = nn.RNN(D, H)
     rnn(np.zeros((2, T, D)))
-    with pytest.raises(ShapeError, match=r"dhs must have the shape of the matching forward output, \(2, 6, 5\)"):
+    with pytest.raises(ShapeError, match=r"RNN\(.*\)\.backward expected grad_out of shape \(2, 6, 5\).*got \(2, 5, 5\)"):
         rnn.backward(np.zeros((2, T - 1, H)))
+    with pytest.raises(ShapeError, match=r"expected grad_h_last of shape \(2, 5\).*got \(5,\)"):
+        rnn.backward(np.zeros((2, T, H)), np.zeros(H))
 
 
 def test_rnn_backward_before_forward_is_explained():
@@ -265,11 +289,11 @@ def test_rnn_rejects_bad_options():
 def test_rnn_shapes_and_last_state_for_any_sizes(n, t, d, h, k, relu):
     rng = np.random.default_rng(n * 100 + t)
     rnn = nn.RNN(d, h, nonlinearity="relu" if relu else "tanh", bptt_steps=k, rng=0)
-    hs, h_last = rnn(rng.standard_normal((n, t, d)))
-    assert hs.shape == (n, t, h) and h_last.shape == (n, h)
-    np.testing.assert_array_equal(hs[:, -1], h_last)
-    dx, dh0 = rnn.backward(rng.standard_normal((n, t, h)))
-    assert dx.shape == (n, t, d) and dh0.shape == (n, h) and rnn.grad_norms.shape == (t,)
+    hs = rnn(rng.standard_normal((n, t, d)))
+    assert hs.shape == (n, t, h) and rnn.h_last.shape == (n, h)
+    np.testing.assert_array_equal(hs[:, -1], rnn.h_last)
+    dx = rnn.backward(rng.standard_normal((n, t, h)))
+    assert dx.shape == (n, t, d) and rnn.grad_h0.shape == (n, h) and rnn.grad_norms.shape == (t,)
     assert np.all(np.isfinite(dx)) and np.all(rnn.grad_norms >= 0)
 
 
@@ -286,7 +310,7 @@ def test_rnn_learns_to_reverse_short_sequences():
     for _ in range(1000):
         idx = batches.integers(0, len(x), 32)
         opt.zero_grad()
-        hs, _ = rnn(x[idx])
+        hs = rnn(x[idx])
         logits = head(hs[:, length:])                       # answers come after the input
         loss_fn(logits.reshape(-1, vocab), y[idx].reshape(-1))
         dhs = np.zeros_like(hs)
@@ -294,6 +318,6 @@ def test_rnn_learns_to_reverse_short_sequences():
         rnn.backward(dhs)
         clip_grad_norm(params, 5.0)
         opt.step()
-    hs, _ = rnn(x_test)
+    hs = rnn(x_test)
     accuracy = np.mean(head(hs[:, length:]).argmax(axis=-1) == y_test)
     assert accuracy >= 0.95, accuracy

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value
-from ..errors import ShapeError, as_float_array
-from ..nn.rnn import RNN, check_bptt_steps
+from ..errors import ShapeError, as_float_array, check_bptt_steps
+from ..nn.rnn import RNN
 from ..nn.module import Sequential
 from ..optim import clip_grad_norm
 
@@ -361,11 +361,11 @@ def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_no
     add = _recorder(events)
 
     rnn.zero_grad()
-    hs, _ = rnn(x, h0)                                    # hs: (N, T, H)
+    hs = rnn(x, h0)                                       # hs: (N, T, H)
     N, T, H = hs.shape
     for t in range(T):
         add(phase="forward", name=f"h_{t}", op="rnn step", value=hs[:, t].copy(), layer=t,
-            text=f"h_{t} = {rnn.nonlinearity}(x_{t} W_xh + h_{t - 1 if t else 'init'} W_hh + b_h): "
+            text=f"h_{t} = {rnn.nonlinearity}(W_ih x_{t} + W_hh h_{t - 1 if t else 'init'} + b): "
                  f"mean |h_{t}| = {fmt(np.abs(hs[:, t]).mean())}")
     dh_last = np.full((N, H), 1.0 / np.sqrt(N * H)) if dh_last is None else np.asarray(dh_last)
     dhs = np.zeros_like(hs) if dhs is None else np.asarray(dhs)

@@ -9,6 +9,7 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d
 from .dropout import Dropout
 from .embedding import Embedding
+from .laststep import LastStep
 from .flatten import Flatten
 from .linear import Linear
 from .lstm import LSTM
@@ -25,7 +26,7 @@ __all__ = [
     "Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Identity",
     "BatchNorm1d", "BatchNorm2d", "Dropout", "Residual",
     "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
-    "RNN", "LSTM", "Embedding", "SelfAttention",
+    "RNN", "LSTM", "LastStep", "Embedding", "SelfAttention",
     # losses
     "MSELoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss",
 ]

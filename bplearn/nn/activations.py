@@ -37,6 +37,19 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def sigmoid_slope(s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """s * (1 - s): the derivative of sigmoid where its output is s (written into ``out`` if given)."""
+    out = np.subtract(1.0, s, out=out)
+    out *= s
+    return out
+
+
+def tanh_slope(t: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 - t**2: the derivative of tanh where its output is t (written into ``out`` if given)."""
+    out = np.multiply(t, t, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
 class ReLU(Module):
     """out = max(x, 0), element-wise.
 
@@ -100,7 +113,7 @@ class Sigmoid(Module):
     def backward(self, grad_out):                            # grad_out: same shape as x
         out = self._require_cache("_out")
         grad_out = check_grad_out(self, grad_out, out.shape)
-        return grad_out * out * (1.0 - out)
+        return grad_out * sigmoid_slope(out)
 
 
 class Tanh(Module):
@@ -120,7 +133,7 @@ class Tanh(Module):
     def backward(self, grad_out):                            # grad_out: same shape as x
         out = self._require_cache("_out")
         grad_out = check_grad_out(self, grad_out, out.shape)
-        return grad_out * (1.0 - out**2)
+        return grad_out * tanh_slope(out)
 
 
 class Softmax(Module):

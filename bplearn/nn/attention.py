@@ -20,11 +20,10 @@ import math
 
 import numpy as np
 
-from ..errors import check_grad_out
+from ..errors import check_grad_out, check_sequence
+from .activations import softmax
 from .init import make_rng, xavier_uniform
 from .module import Module, Parameter
-from .activations import softmax
-from .rnn import check_sequence
 
 
 def flat(a: np.ndarray) -> np.ndarray:
@@ -33,10 +32,11 @@ def flat(a: np.ndarray) -> np.ndarray:
 
 
 class SelfAttention(Module):
-    """out = softmax(Q K^T / sqrt(E)) V @ W_o + b_o,  with Q = x @ W_q + b_q (same for K, V)
+    """out = softmax(Q K^T / sqrt(E)) V @ weight_o.T + bias_o,  with Q = x @ weight_q.T + bias_q (K, V alike)
 
     x: (N, T, E)  ->  out: (N, T, E)
-    W_q, W_k, W_v, W_o: (E, E) (Xavier-uniform), b_q, b_k, b_v, b_o: (E,) (zero)
+    weight_q, weight_k, weight_v, weight_o: (E, E) as (out, in) (Xavier-uniform),
+    bias_q, bias_k, bias_v, bias_o: (E,) (zero)
 
     After forward, ``attn_weights`` (N, T, T) holds the attention weights: row t of
     sample n says how much position t drew from each position (plot it with imshow).
@@ -44,22 +44,22 @@ class SelfAttention(Module):
     Same maths as ``torch.nn.MultiheadAttention(E, num_heads=1, batch_first=True)``.
     """
 
-    def __init__(self, embed_dim: int, rng=None, causal: bool = False):
+    def __init__(self, embed_dim: int, causal: bool = False, rng=None):
         self.embed_dim, self.causal = embed_dim, causal
         rng = make_rng(rng)
         E = embed_dim
         for name in ("q", "k", "v", "o"):
-            setattr(self, f"W_{name}", Parameter(xavier_uniform((E, E), rng), f"W_{name}"))
-            setattr(self, f"b_{name}", Parameter(np.zeros(E), f"b_{name}"))
+            setattr(self, f"weight_{name}", Parameter(xavier_uniform((E, E), rng), f"weight_{name}"))
+            setattr(self, f"bias_{name}", Parameter(np.zeros(E), f"bias_{name}"))
         self.attn_weights = None
         self._x = self._q = self._k = self._v = self._ctx = None
 
     def forward(self, x):
         x = check_sequence(self, x, self.embed_dim)        # (N, T, E)
         T = x.shape[1]
-        q = x @ self.W_q.data + self.b_q.data               # (N, T, E) what each position looks for
-        k = x @ self.W_k.data + self.b_k.data               # (N, T, E) what each position offers
-        v = x @ self.W_v.data + self.b_v.data               # (N, T, E) what it hands over
+        q = x @ self.weight_q.data.T + self.bias_q.data     # (N, T, E) what each position looks for
+        k = x @ self.weight_k.data.T + self.bias_k.data     # (N, T, E) what each position offers
+        v = x @ self.weight_v.data.T + self.bias_v.data     # (N, T, E) what it hands over
         scores = q @ k.transpose(0, 2, 1) / math.sqrt(self.embed_dim)  # (N, T, E) @ (N, E, T) -> (N, T, T)
         if self.causal:                                     # s > t is the future: weight exp(-inf) = 0
             scores = np.where(np.triu(np.ones((T, T), dtype=bool), k=1), -np.inf, scores)
@@ -67,16 +67,16 @@ class SelfAttention(Module):
         ctx = attn @ v                                      # (N, T, T) @ (N, T, E) -> (N, T, E)
         self._x, self._q, self._k, self._v, self._ctx = x, q, k, v, ctx
         self.attn_weights = attn
-        return ctx @ self.W_o.data + self.b_o.data          # (N, T, E)
+        return ctx @ self.weight_o.data.T + self.bias_o.data  # (N, T, E)
 
     def backward(self, grad_out):                           # grad_out: (N, T, E)
         x, q, k, v, ctx, attn = self._require_cache("_x", "_q", "_k", "_v", "_ctx", "attn_weights")
         grad_out = check_grad_out(self, grad_out, x.shape)
         E = self.embed_dim
         # Output projection, like a Linear layer applied at every position.
-        self.W_o.grad += flat(ctx).T @ flat(grad_out)       # (E, NT) @ (NT, E) -> (E, E)
-        self.b_o.grad += flat(grad_out).sum(axis=0)         # (E,)
-        dctx = grad_out @ self.W_o.data.T                   # (N, T, E)
+        self.weight_o.grad += flat(grad_out).T @ flat(ctx)  # (E, NT) @ (NT, E) -> (E, E) as (out, in)
+        self.bias_o.grad += flat(grad_out).sum(axis=0)      # (E,)
+        dctx = grad_out @ self.weight_o.data                # (N, T, E) @ (E, E) -> (N, T, E)
         # ctx = A V: a batched matmul, so each factor gets the other one's transpose.
         dattn = dctx @ v.transpose(0, 2, 1)                 # (N, T, E) @ (N, E, T) -> (N, T, T)
         dv = attn.transpose(0, 2, 1) @ dctx                 # (N, T, T) @ (N, T, E) -> (N, T, E)
@@ -88,10 +88,11 @@ class SelfAttention(Module):
         dk = dscores.transpose(0, 2, 1) @ q                 # (N, T, T) @ (N, T, E) -> (N, T, E)
         # Three Linear projections of the same x: their input gradients add up.
         dx = np.zeros_like(x, dtype=dq.dtype)
-        for W, b, d in ((self.W_q, self.b_q, dq), (self.W_k, self.b_k, dk), (self.W_v, self.b_v, dv)):
-            W.grad += flat(x).T @ flat(d)                   # (E, NT) @ (NT, E) -> (E, E)
+        for W, b, d in ((self.weight_q, self.bias_q, dq), (self.weight_k, self.bias_k, dk),
+                        (self.weight_v, self.bias_v, dv)):
+            W.grad += flat(d).T @ flat(x)                   # (E, NT) @ (NT, E) -> (E, E) as (out, in)
             b.grad += flat(d).sum(axis=0)                   # (E,)
-            dx += d @ W.data.T                              # (N, T, E)
+            dx += d @ W.data                                # (N, T, E) @ (E, E) -> (N, T, E)
         return dx
 
     def extra_repr(self) -> str:

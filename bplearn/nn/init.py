@@ -83,6 +83,15 @@ def kaiming_normal(shape: tuple, rng=None) -> np.ndarray:
     return make_rng(rng).normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
 
+def recurrent_uniform(shape: tuple, hidden_size: int, rng=None) -> np.ndarray:
+    """PyTorch's default for recurrent layers: U(-1/sqrt(H), 1/sqrt(H)) for every weight.
+
+    shape: any, e.g. (H, D) or (4H, H) -> weights of that shape; H = hidden_size.
+    """
+    bound = 1.0 / np.sqrt(hidden_size)
+    return make_rng(rng).uniform(-bound, bound, size=shape)
+
+
 INITIALISERS = {
     "xavier_uniform": xavier_uniform,
     "xavier_normal": xavier_normal,
