@@ -4,8 +4,8 @@
     viz      matplotlib pictures of graphs, networks, feature maps, unrolled RNNs, curves
     widgets  step-through widgets and the training playground, built on trace and viz
 
-    from bplearn.explain import GraphStepper, NetworkStepper, BPTTStepper, Playground
+    from bplearn.explain import GraphStepper, NetworkStepper, BPTTStepper, Playground, TangentExplorer
 """
-from .widgets import BPTTStepper, GraphStepper, NetworkStepper, Playground
+from .widgets import BPTTStepper, GraphStepper, NetworkStepper, Playground, TangentExplorer
 
-__all__ = ["GraphStepper", "NetworkStepper", "BPTTStepper", "Playground"]
+__all__ = ["GraphStepper", "NetworkStepper", "BPTTStepper", "Playground", "TangentExplorer"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from ..trace import Trace, fmt
 from . import style
@@ -65,7 +65,7 @@ def _grid(maps: np.ndarray, title: str, what: str, cmap: str) -> Figure:
     return fig
 
 
-class LayerView:
+class LayerView(style.MarkedView):
     """Figure of any network trace: layer strip on top, arrays of the current step below.
 
     sample: which image of the batch the feature maps show.
@@ -99,9 +99,31 @@ class LayerView:
             image = ax.imshow(np.zeros((2, 2)), cmap=style.ACT_CMAP, aspect="auto")
             self.panels.append((ax, image, ax.set_title("", fontsize=8)))
         self.caption = self.figure.text(0.5, 0.6, "", ha="center", fontsize=9)
-        self.dynamic = [*self.boxes, *self.box_labels, *(ax for ax, _, _ in self.panels), self.caption]
+        self.frames = {kind: [ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=colour, lw=3, ls=ls,
+                                                     visible=False)) for ax, _, _ in self.panels]
+                       for kind, colour, ls in style.MARKER_STYLES}
+        self.mark_texts = {kind: self.figure.text(0.02, 0.97 - 0.04 * n, "", fontsize=8.5, color=colour,
+                                                  fontweight="bold", va="top")
+                           for n, (kind, colour, _) in enumerate(style.MARKER_STYLES)}
+        self.marks: dict = {}
+        self.dynamic = [*self.boxes, *self.box_labels, *(ax for ax, _, _ in self.panels), self.caption,
+                        *self.mark_texts.values()]
         self.figure.text(0.5, 0.01, "panels: one image's feature maps (forward, PuOr) or gradients "
                                     "(backward, RdBu)", ha="center", fontsize=8)
+
+    def _draw_marks(self, step: int, shown: str | None) -> None:
+        """Place the frames for the kernel gradient ``shown`` now (None: panels show no kernel)."""
+        for kind, frames in self.frames.items():
+            mark = self.marks.get(kind)
+            visible = mark is not None and step >= mark[3]
+            self.mark_texts[kind].set_text(mark[2] if visible else "")
+            target = None
+            if visible and mark[0] == shown and len(mark[1]) == 4 and mark[1][1] == 0 and mark[1][0] < PANELS:
+                target = mark[1]
+            for f, frame in enumerate(frames):
+                frame.set_visible(target is not None and f == target[0])
+                if target is not None and f == target[0]:
+                    frame.set_xy((target[3] - 0.5, target[2] - 0.5))
 
     def _output_shapes(self) -> list[str]:
         forward = [e for e in self.trace if e.phase == "forward"]
@@ -114,12 +136,19 @@ class LayerView:
                 return np.zeros((0, 1, 1)), "", style.ACT_CMAP, f"loss = {fmt(event.value)}"
             return (_as_maps(event.value[self.sample]), "channel", style.ACT_CMAP,
                     f"{event.name}: output of image {self.sample}")
-        kernels = {n: g for n, g in event.param_grads.items() if n.endswith("weight") and np.ndim(g) == 4}
-        if kernels:
-            name, g = next(iter(kernels.items()))
-            return _as_maps(g), "dL/dW filter", style.GRAD_CMAP, f"{event.name}: kernel gradients dL/d{name}, channel 0"
+        name = self._kernel_shown(event)
+        if name is not None:
+            return (_as_maps(event.param_grads[name]), "dL/dW filter", style.GRAD_CMAP,
+                    f"{event.name}: kernel gradients dL/d{name}, channel 0")
         return (_as_maps(event.accumulated_grad[self.sample]), "dL/dx channel", style.GRAD_CMAP,
                 f"{event.name}: gradient sent to the layer below, image {self.sample}")
+
+    @staticmethod
+    def _kernel_shown(event) -> str | None:
+        """The conv weight whose gradient the panels show for a backward event, if any."""
+        if event.phase != "backward":
+            return None
+        return next((n for n, g in event.param_grads.items() if n.endswith("weight") and np.ndim(g) == 4), None)
 
     def update(self, step: int) -> Figure:
         """Show the layer strip and the arrays of event ``step``; returns the figure."""
@@ -144,6 +173,7 @@ class LayerView:
                 image.set_clim(-vmax, vmax)
                 title.set_text(f"{label} {k}" if maps[k].shape[0] > 1 else f"vector of {maps[k].shape[1]}")
         self.caption.set_text(f"step {step} of {len(self.trace) - 1}: {caption} (colour range ±{fmt(vmax)})")
+        self._draw_marks(step, self._kernel_shown(event))
         return self.figure
 
 

@@ -144,8 +144,13 @@ class TrainingView:
         self.data_ax.set_ylabel("x[1]")
         self.figure.tight_layout()
 
-    def update(self, losses, model) -> Figure:
-        """Show ``losses`` (one per epoch so far) and the model's current class regions."""
+    def update(self, losses, model, status: str = "") -> Figure:
+        """Show ``losses`` (one per epoch so far) and the model's current class regions.
+
+        status: added to the loss plot's title, e.g. "epoch 30, done", so the picture
+        alone says where training stands.
+        """
+        self.loss_ax.set_title("Training loss" + (f": {status}" if status else ""))
         epochs = np.arange(1, len(losses) + 1)
         self.loss_line.set_data(epochs, losses)
         if len(losses):

@@ -16,7 +16,9 @@ from matplotlib.patches import FancyBboxPatch
 from ..trace import Trace, fmt, trace_value
 from . import style
 
-BOX_W, BOX_H = 0.72, 0.62         # node box size in data units (columns are 1 apart)
+BOX_W, BOX_H = 0.6, 0.72          # node box size in data units (columns are 1 apart)
+LABEL_SIZE = 10                   # node text in points: readable when a wide graph is scaled to fit
+EDGE_SIZE = 8.5                   # the local-derivative label on each edge
 
 
 def layered_layout(graph: dict) -> dict[int, tuple[float, float]]:
@@ -57,17 +59,24 @@ class GraphView:
 
     Boxes show name, op, value and gradient as known after event ``step``; the current
     node is orange and the edge whose chain-rule product is being added is vermillion.
+
+    comparison: rows from ``widgets.graph.compare_graph``: those boxes also show the
+    learner's gradient ("yours") once the reference is final, and the first one that
+    differs gets a thick vermillion dashed frame.
     """
 
-    def __init__(self, trace: Trace, fig: Figure | None = None):
+    def __init__(self, trace: Trace, fig: Figure | None = None, comparison: list | None = None):
         if trace.kind != "graph":
             raise ValueError(f"GraphView draws a scalar graph trace (trace_value), got a {trace.kind!r} trace.")
         self.trace = trace
+        self.comparison = {row["node"]: row for row in comparison or []}
+        self.first_difference = next((r for r in comparison or [] if not r["match"]), None)
         self.nodes = {n["id"]: n for n in trace.graph["nodes"]}
         self.pos = layered_layout(trace.graph)
         ncols = int(max(x for x, _ in self.pos.values())) + 1
         nrows = max(sum(1 for x, _ in self.pos.values() if x == c) for c in range(ncols))
-        size = (min(1.5 + 1.5 * ncols, 15), min(1.5 + 0.95 * nrows, 10))
+        lines = 4 if self.comparison else 3
+        size = (min(1.5 + 2.1 * ncols, 16), min(1.6 + (0.42 * lines) * nrows, 11))
         self.figure = style.view_figure(fig, size)
         ax = self.ax = self.figure.add_subplot(111)
         ax.set_xlim(-0.6, ncols - 0.4)
@@ -84,7 +93,7 @@ class GraphView:
             (x0, y0), (x1, y1) = self._segment(p, c)
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0), zorder=1,
                         arrowprops=dict(arrowstyle="-|>", color=style.EDGE, shrinkA=0, shrinkB=0))
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, f"×{fmt(g)}", fontsize=6.5, color="#444444", ha="center",
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2, f"×{fmt(g)}", fontsize=EDGE_SIZE, color="#444444", ha="center",
                     va="center", zorder=2, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none"))
         self.current_edge = ax.plot([], [], color=style.HIGHLIGHT, linewidth=3.0, zorder=3)[0]
         self.boxes, self.labels = {}, {}
@@ -93,9 +102,27 @@ class GraphView:
                                  facecolor=style.PENDING, edgecolor="#333333", linewidth=1.0, zorder=4)
             ax.add_patch(box)
             self.boxes[i] = box
-            self.labels[i] = ax.text(x, y, "", ha="center", va="center", fontsize=8, zorder=5)
+            self.labels[i] = ax.text(x, y, "", ha="center", va="center", fontsize=LABEL_SIZE, zorder=5)
         self.title = ax.set_title("")
         self.dynamic = [self.current_edge, *self.boxes.values(), *self.labels.values(), self.title]
+
+    def _yours(self, i: int, step: int) -> str:
+        """"\nyours 0.31 ✗" for a compared node whose reference gradient is final, else ""."""
+        row = self.comparison.get(i)
+        if row is None:
+            return ""
+        if step < row["step"]:
+            return "\nyours ?"
+        return f"\nyours {fmt(row['yours'])} " + ("✓" if row["match"] else "✗")
+
+    def _frame(self, i: int, step: int, current: bool) -> None:
+        """Box outline: thick for the current node, vermillion dashed for the first difference."""
+        first = self.first_difference
+        marked = first is not None and first["node"] == i and step >= first["step"]
+        box = self.boxes[i]
+        box.set_edgecolor(style.HIGHLIGHT if marked else "#333333")
+        box.set_linestyle("--" if marked else "-")
+        box.set_linewidth(3.5 if marked else 2.5 if current else 1.0)
 
     def _segment(self, p: int, c: int):
         (x0, y0), (x1, y1) = self.pos[p], self.pos[c]
@@ -110,10 +137,10 @@ class GraphView:
             head = node["name"] + (f"  [{node['op']}]" if node["op"] else "")
             value = fmt(node["data"]) if known else "?"
             grad = fmt(state["grads"][i]) if i in state["grads"] else "?"
-            self.labels[i].set_text(f"{head}\ndata {value}\ngrad {grad}")
+            self.labels[i].set_text(f"{head}\ndata {value}\ngrad {grad}" + self._yours(i, step))
             colour = style.GRADDONE if i in state["grads"] else style.COMPUTED if known else style.PENDING
             self.boxes[i].set_facecolor(style.CURRENT if i == state["node"] else colour)
-            self.boxes[i].set_linewidth(2.5 if i == state["node"] else 1.0)
+            self._frame(i, step, current=i == state["node"])
         if state["edge"] is not None:
             (x0, y0), (x1, y1) = self._segment(*state["edge"])
             self.current_edge.set_data([x0, x1], [y0, y1])

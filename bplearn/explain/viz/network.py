@@ -39,7 +39,7 @@ def _centred_scale(values, cmap: str) -> ScalarMappable:
     return ScalarMappable(Normalize(-limit, limit), cmap)
 
 
-class MLPView:
+class MLPView(style.MarkedView):
     """Figure of an MLP trace; ``update(step)`` recolours it for event ``step``.
 
     sample: which row of the batch the neuron colours show.
@@ -98,7 +98,40 @@ class MLPView:
             cax = fig.add_axes((0.75, 0.78 - 0.28 * k, 0.22, 0.04))
             fig.colorbar(mappable, cax=cax, orientation="horizontal", label=label)
         self.caption = ax.text(0.01, 0.01, "", transform=ax.transAxes, fontsize=8, va="bottom")
-        self.dynamic = [self.band, *self.lines, self.dots, self.caption]
+        self.markers = {kind: (ax.plot([], [], color=colour, linewidth=4.5, linestyle=ls, zorder=1.5)[0],
+                               ax.scatter([], [], s=700, facecolors="none", edgecolors=colour, linewidths=3,
+                                          linestyles=ls, zorder=3),
+                               ax.text(0.01, 0.99 - 0.06 * n, "", transform=ax.transAxes, fontsize=8.5,
+                                       va="top", color=colour, fontweight="bold"))
+                        for n, (kind, colour, ls) in enumerate(style.MARKER_STYLES)}
+        self.marks: dict = {}
+        self.dynamic = [self.band, *self.lines, self.dots, self.caption,
+                        *(artist for artists in self.markers.values() for artist in artists)]
+
+    def _draw_marks(self, step: int) -> None:
+        for kind, (line, ring, text) in self.markers.items():
+            mark = self.marks.get(kind)
+            visible = mark is not None and step >= mark[3]
+            segment, centre = self._mark_geometry(mark) if visible else (None, None)
+            line.set_data(*(zip(*segment) if segment else ([], [])))
+            ring.set_offsets(np.array([centre]) if centre is not None else np.empty((0, 2)))
+            text.set_text(mark[2] if visible else "")
+
+    def _mark_geometry(self, mark):
+        """(line segment or None, ring centre or None) for a marked entry; both None if not drawn."""
+        name, index, _, _ = mark
+        layer, kind = name.split(".", 1)
+        weight = f"{layer}.weight"
+        if weight not in self.weights:
+            return None, None
+        c = self.weights.index(weight)
+        j = index[0]
+        if j >= self.shown[c + 1]:
+            return None, None
+        if kind == "bias":
+            return None, self.xy[c + 1][j]
+        k = index[1]
+        return ((self.xy[c][k], self.xy[c + 1][j]) if k < self.shown[c] else None), None
 
     def _column_states(self, step: int):
         """For each column: (kind, values of the sample) latest up to ``step``."""
@@ -141,6 +174,7 @@ class MLPView:
                 lines.set_color("#b0b0b0")
                 lines.set_alpha(0.6)
         self.band.set_x(self._column(event) - 0.3)
+        self._draw_marks(step)
         loss = next((e.value for e in self.trace.events[: step + 1] if e.layer == -1 and e.phase == "forward"), None)
         self.caption.set_text(f"step {step} of {len(self.trace) - 1}: {event.phase} {event.name}"
                               + ("" if loss is None else f"   |   loss L = {fmt(loss)}"))

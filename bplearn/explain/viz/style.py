@@ -21,6 +21,9 @@ HIGHLIGHT = "#D55E00"   # vermillion: the edge being used
 ACT_CMAP = "PuOr"       # activations (diverging, colour-blind safe)
 GRAD_CMAP = "RdBu"      # gradients (diverging, colour-blind safe)
 NORM_CMAP = "cividis"   # magnitudes such as gradient norms (sequential, colour-blind safe)
+# How a view marks one parameter entry: the weight chosen in a menu, and the first place
+# where a learner's gradient differs from the reference.  (kind, colour, line style)
+MARKER_STYLES = [("selected", CURRENT, "-"), ("difference", HIGHLIGHT, "--")]
 
 
 def new_figure(figsize: tuple, pyplot: bool = True) -> Figure:
@@ -100,3 +103,20 @@ class StepRenderer:
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="png", compress_level=1)   # fast zlib level
         return buf.getvalue()
+
+
+class MarkedView:
+    """Mix-in for network views: remember which parameter entries to mark, and from when."""
+
+    marks: dict
+
+    def mark(self, kind: str, name: str | None, index: tuple = (), label: str = "", from_step: int = 0) -> None:
+        """Mark ``name[index]`` in the picture, with ``label`` written beside it, from event ``from_step`` on.
+
+        kind: "selected" (orange: the weight chosen in the menu) or "difference"
+        (vermillion, dashed: where a learner's gradient first differs from the reference).
+        In an MLP a weight "i.weight"[j, k] is the line from neuron k to neuron j and a
+        bias "i.bias"[j] a ring around neuron j; in a CNN a kernel entry (f, 0, i, j) is a
+        frame on pixel (i, j) of filter f. name=None removes the mark.
+        """
+        self.marks[kind] = None if name is None else (name, tuple(index), label, from_step)

@@ -1,15 +1,29 @@
-"""Playground: choose data, network and optimiser, press Train, watch it learn."""
+"""Playground: choose data, network and optimiser, press Train, watch it learn.
+
+Three parts, each small, around one state (the settings, the model and its history):
+
+* ``Playground``          the state and the plain-Python API: configure, train, stop, reset;
+* ``PlaygroundPicture``   drawing: the loss curve and decision boundary, and the status text;
+* ``PlaygroundControls``  events: the Jupyter controls, drawn from the state, and what a click does.
+
+The model is rebuilt only when the learner asks for it: ``reset()`` (the Reset button),
+or a change of the data or the architecture (the status then says so). A new learning
+rate, momentum or optimiser keeps the trained weights; a control that reports the
+value it already has (a float echoed back by the browser) changes nothing at all.
+"""
 from __future__ import annotations
 
-import html
+import math
 import threading
 import time
 from numbers import Integral, Real
 
 from ... import data, nn, optim
+from ...errors import NonFiniteError
 from ...train import accuracy, fit
 from ..viz.curves import TrainingView
 from ..viz.style import StepRenderer, new_figure
+from .base import TEXT_CLASS, ControlSync, TextFallback, html_text, same_setting
 
 DATASETS = {"xor": data.xor, "moons": data.moons, "spirals": data.spirals, "circles": data.circles}
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -18,7 +32,10 @@ OPTIMIZERS = {
     "adam": lambda params, lr, momentum: optim.Adam(params, lr=lr),       # Adam has its own momentum (beta1)
     "rmsprop": lambda params, lr, momentum: optim.RMSprop(params, lr=lr, momentum=momentum),
 }
+REBUILD = ("dataset", "n", "seed", "hidden_layers", "width", "activation")   # these need a new model
 REDRAW_SECONDS = 0.25      # while training, redraw the picture at most this often
+EXPLODED = 50.0            # a loss this many times its untrained value means training diverged
+BATCH_SIZES = (4, 8, 16, 32, 64, 128, 256)
 
 
 def _choice(name: str, value: str, options: dict) -> str:
@@ -40,7 +57,33 @@ def _number(name: str, value, low: float, high: float) -> float:
     return float(value)
 
 
-class Playground:
+CHECKS = {                 # setting -> its check; the ranges are also the controls' ranges
+    "dataset": lambda v: _choice("dataset", v, DATASETS),
+    "hidden_layers": lambda v: _whole("hidden_layers", v, 1, 6),
+    "width": lambda v: _whole("width", v, 1, 64),
+    "activation": lambda v: _choice("activation", v, ACTIVATIONS),
+    "optimizer": lambda v: _choice("optimizer", v, OPTIMIZERS),
+    "lr": lambda v: _number("lr", v, 1e-6, 10.0),
+    "batch_size": lambda v: _whole("batch_size", v, 1, 10_000),
+    "momentum": lambda v: _number("momentum", v, 0.0, 1.0),
+    "epochs": lambda v: _whole("epochs", v, 1, 10_000),
+    "n": lambda v: _whole("n", v, 8, 5_000),
+    "seed": lambda v: _whole("seed", v, 0, 2**31),
+}
+
+
+def build_model(s: dict, classes: int) -> nn.Sequential:
+    """2 inputs -> hidden_layers x (Linear(width) + activation) -> Linear(classes), seeded."""
+    init = "kaiming_uniform" if s["activation"] == "relu" else "xavier_uniform"
+    sizes = [2] + [s["width"]] * s["hidden_layers"]
+    layers = []
+    for i in range(s["hidden_layers"]):
+        layers += [nn.Linear(sizes[i], sizes[i + 1], rng=s["seed"] + i, init=init), ACTIVATIONS[s["activation"]]()]
+    layers.append(nn.Linear(sizes[-1], classes, rng=s["seed"] + 100, init="xavier_uniform"))
+    return nn.Sequential(*layers)
+
+
+class Playground(TextFallback):
     """Train a small classifier on 2-D toy data and watch the loss and decision boundary.
 
     dataset: "xor", "moons", "spirals" or "circles"; hidden_layers (1-6) of ``width``
@@ -51,6 +94,9 @@ class Playground:
     Plain Python: ``train()`` (blocks), ``step()`` (one epoch), ``stop()``, ``reset()``,
     ``configure(**settings)``, ``state``, ``figure``, ``summary()``. In Jupyter the Train
     button trains in a background thread, so Stop stays clickable.
+
+    ``status`` says what happened last: "new model (...)", "training", "done",
+    "stopped", "diverged at epoch N ..." or the error that ended training.
     """
 
     title = "Playground"
@@ -58,85 +104,107 @@ class Playground:
     def __init__(self, dataset: str = "moons", hidden_layers: int = 2, width: int = 8, activation: str = "tanh",
                  optimizer: str = "adam", lr: float = 0.01, batch_size: int = 32, momentum: float = 0.9,
                  epochs: int = 50, n: int = 200, seed: int = 0):
-        self._widget = self._image = self._status = None
-        self._thread, self._stop = None, False
-        self._figure = new_figure((9, 3.8), pyplot=False)
+        self.settings: dict = {}
+        self._controls: PlaygroundControls | None = None
+        self._thread, self._stop, self._training = None, False, False
+        self.picture = PlaygroundPicture()
         self.configure(dataset=dataset, hidden_layers=hidden_layers, width=width, activation=activation,
                        optimizer=optimizer, lr=lr, batch_size=batch_size, momentum=momentum, epochs=epochs,
                        n=n, seed=seed)
 
     # --- settings and model ---------------------------------------------------------------------
     def configure(self, **settings) -> None:
-        """Change settings (same names as the constructor) and start again from fresh weights."""
-        s = {**getattr(self, "settings", {}), **settings}
-        unknown = set(settings) - {"dataset", "hidden_layers", "width", "activation", "optimizer", "lr",
-                                   "batch_size", "momentum", "epochs", "n", "seed"}
-        if unknown:
-            raise TypeError(f"Playground: unknown setting(s) {sorted(unknown)}.")
-        self.settings = {
-            "dataset": _choice("dataset", s["dataset"], DATASETS),
-            "hidden_layers": _whole("hidden_layers", s["hidden_layers"], 1, 6),
-            "width": _whole("width", s["width"], 1, 64),
-            "activation": _choice("activation", s["activation"], ACTIVATIONS),
-            "optimizer": _choice("optimizer", s["optimizer"], OPTIMIZERS),
-            "lr": _number("lr", s["lr"], 1e-6, 10.0),
-            "batch_size": _whole("batch_size", s["batch_size"], 1, 10_000),
-            "momentum": _number("momentum", s["momentum"], 0.0, 1.0),
-            "epochs": _whole("epochs", s["epochs"], 1, 10_000),
-            "n": _whole("n", s["n"], 8, 5_000),
-            "seed": _whole("seed", s["seed"], 0, 2**31),
-        }
-        self.reset()
+        """Change settings (same names as the constructor).
 
-    def reset(self) -> None:
-        """New data, new weights, empty history."""
+        Data or architecture changes build a new model from fresh weights; lr, momentum and
+        the optimiser apply to the model as trained so far; batch_size and epochs to the next
+        Train. Settings equal to the current ones (0.9 vs 0.9000000000000001) change nothing.
+        """
+        unknown = set(settings) - set(CHECKS)
+        if unknown:
+            raise TypeError(f"Playground: unknown setting(s) {sorted(unknown)}; available: {sorted(CHECKS)}.")
+        new = {k: CHECKS[k](v) for k, v in settings.items()}
+        changed = {k: v for k, v in new.items() if k not in self.settings or not same_setting(self.settings[k], v)}
+        if not changed:
+            return
+        self._halt()
+        self.settings = {**self.settings, **changed}
+        if any(k in REBUILD for k in changed):
+            self.reset(reason=", ".join(f"{k} {v}" for k, v in changed.items() if k in REBUILD))
+        elif {"optimizer", "lr", "momentum"} & set(changed):
+            self._new_optimizer()
+            self.status = "optimiser: " + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                                                    for k, v in changed.items() if k != "epochs")
+        self.show()
+
+    def reset(self, reason: str = "Reset") -> None:
+        """New data, new weights, empty history (the Reset button)."""
+        self._halt()
         s = self.settings
         self.X, self.y = DATASETS[s["dataset"]](n=s["n"], rng=s["seed"])
         self.classes = int(self.y.max()) + 1
-        init = "kaiming_uniform" if s["activation"] == "relu" else "xavier_uniform"
-        sizes = [2] + [s["width"]] * s["hidden_layers"]
-        layers = []
-        for i in range(s["hidden_layers"]):
-            layers += [nn.Linear(sizes[i], sizes[i + 1], rng=s["seed"] + i, init=init), ACTIVATIONS[s["activation"]]()]
-        layers.append(nn.Linear(sizes[-1], self.classes, rng=s["seed"] + 100, init="xavier_uniform"))
-        self.model = nn.Sequential(*layers)
+        self.model = build_model(s, self.classes)
         self.loss_fn = nn.CrossEntropyLoss()
-        self.optimizer = OPTIMIZERS[s["optimizer"]](self.model.parameters(), s["lr"], s["momentum"])
+        self.start_loss = float(self.loss_fn(self.model(self.X), self.y))   # what "exploding" is measured against
+        self._new_optimizer()
         self.losses: list[float] = []
         self.accuracies: list[float] = []
-        self.error = ""
-        self._figure.clear()
-        self.view = TrainingView(self.X, self.y, self.classes, self._figure)
-        self._renderer = StepRenderer(self._figure, None)
-        self.view.update(self.losses, self.model)
-        self._refresh()
+        self.status = f"new model ({reason})"
+        self.picture.new_data(self.X, self.y, self.classes)
+        self.show()
+
+    def _new_optimizer(self) -> None:
+        s = self.settings
+        self.optimizer = OPTIMIZERS[s["optimizer"]](self.model.parameters(), s["lr"], s["momentum"])
 
     # --- training ---------------------------------------------------------------------------------
     def train(self, epochs: int | None = None):
-        """Train for ``epochs`` (default: the setting) or until stop(); returns fit's History."""
-        if self.running and threading.current_thread() is not self._thread:
+        """Train for ``epochs`` (default: the setting) or until stop(); returns fit's History (None if it diverged)."""
+        if self._training and threading.current_thread() is not self._thread:
             raise RuntimeError("Playground: already training (Train button); press Stop or call stop() first.")
-        self._stop, self.error = False, ""
-        last_draw = [0.0]
-
-        def callback(event: str, info: dict):
-            if event == "epoch_end":
-                self.losses.append(info["history"]["loss"][-1])
-                self.accuracies.append(info["history"]["accuracy"][-1])
-                if time.monotonic() - last_draw[0] > REDRAW_SECONDS:
-                    last_draw[0] = time.monotonic()
-                    self.view.update(self.losses, self.model)
-                    self._refresh()
-            return "stop" if self._stop else None
-
+        self._stop, self._training, self.status = False, True, "training"
+        self.show()
         try:
             history = fit(self.model, self.loss_fn, self.optimizer, (self.X, self.y),
                           epochs=epochs or self.settings["epochs"], batch_size=self.settings["batch_size"],
-                          rng=self.settings["seed"] + len(self.losses), progress=False, callbacks=[callback])
+                          rng=self.settings["seed"] + len(self.losses), progress=False,
+                          callbacks=[self._epoch_callback()])
+        except NonFiniteError:
+            history = None
+            self.status = self._diverged(len(self.losses) + 1, "the loss became NaN or infinite")
+        except Exception as exc:           # shown to the learner instead of dying silently in a thread
+            history, self.status = None, f"error: {type(exc).__name__}: {exc}"
+            raise
         finally:
-            self.view.update(self.losses, self.model)
-            self._refresh()
+            self._training = False
+            self.show()                                    # the final epoch, with the final status
+        if history is not None and not self.status.startswith("diverged"):
+            self.status = "stopped" if history.stopped_early else "done"
+            self.show()
         return history
+
+    def _epoch_callback(self):
+        """fit callback: record each epoch, redraw now and then, stop on Stop or an exploding loss."""
+        last_draw = [0.0]
+
+        def callback(event: str, info: dict):
+            if event != "epoch_end":
+                return "stop" if self._stop else None
+            self.losses.append(info["history"]["loss"][-1])
+            self.accuracies.append(info["history"]["accuracy"][-1])
+            loss = self.losses[-1]
+            if not math.isfinite(loss) or loss > EXPLODED * self.start_loss:
+                self.status = self._diverged(len(self.losses), f"loss {loss:.4g}, over {EXPLODED:g}× its untrained value "
+                                             f"{self.start_loss:.4g}")
+                return "stop"
+            if time.monotonic() - last_draw[0] > REDRAW_SECONDS:
+                last_draw[0] = time.monotonic()
+                self.show()
+            return "stop" if self._stop else None
+        return callback
+
+    def _diverged(self, epoch: int, what: str) -> str:
+        return f"diverged at epoch {epoch} ({what}): try a smaller learning rate than {self.settings['lr']:g}"
 
     def step(self) -> None:
         """Train one epoch."""
@@ -148,30 +216,48 @@ class Playground:
 
     @property
     def running(self) -> bool:
-        """True while the Train button's background thread is training."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while training (in train() or the Train button's background thread)."""
+        return self._training
+
+    def train_in_background(self) -> None:
+        """What the Train button does: train in a thread, so Stop stays clickable. Ignored while training."""
+        if self._training:
+            return
+        self._training = True                               # at once, so a second click cannot start another
+        self._thread = threading.Thread(target=self._train_quietly, daemon=True)
+        self._thread.start()
+
+    def _train_quietly(self) -> None:
+        try:
+            self.train()
+        except Exception:                                   # noqa: BLE001 - already shown in the status
+            pass
+
+    def _halt(self) -> None:
+        """Stop background training and wait for it, so nothing draws while we rebuild."""
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self.stop()
+            self._thread.join(timeout=30)
 
     # --- what is shown ----------------------------------------------------------------------------
     def text(self) -> str:
-        """One line about the latest epoch (or the error that stopped training)."""
-        if self.error:
-            return f"training stopped: {self.error}"
+        """One line: the latest epoch and what happened (done, stopped, diverged, ...)."""
         if not self.losses:
-            return f"epoch 0: not trained yet (accuracy {accuracy(self.model, self.X, self.y):.1%})"
+            return f"epoch 0: not trained yet (accuracy {accuracy(self.model, self.X, self.y):.1%}); {self.status}"
         return (f"epoch {len(self.losses)}: loss {self.losses[-1]:.4g}, training accuracy "
-                f"{self.accuracies[-1]:.1%}" + ("  (training...)" if self.running else ""))
+                f"{self.accuracies[-1]:.1%}; {self.status}")
 
     @property
     def state(self) -> dict:
-        """{"epoch", "loss", "accuracy", "running", "settings", "text"}."""
+        """{"epoch", "loss", "accuracy", "running", "status", "settings", "text"}."""
         return {"epoch": len(self.losses), "loss": self.losses[-1] if self.losses else None,
                 "accuracy": self.accuracies[-1] if self.accuracies else None, "running": self.running,
-                "settings": dict(self.settings), "text": self.text()}
+                "status": self.status, "settings": dict(self.settings), "text": self.text()}
 
     @property
     def figure(self):
         """The matplotlib Figure: loss curve and decision boundary."""
-        return self._figure
+        return self.picture.figure
 
     def summary(self) -> str:
         """The settings, the network's layer sizes and the latest epoch, as plain text."""
@@ -180,82 +266,97 @@ class Playground:
         return (f"Playground: {s['dataset']} ({s['n']} points, {self.classes} classes); network {shape} with "
                 f"{s['activation']}; {s['optimizer']} lr={s['lr']:g}"
                 + (f" momentum={s['momentum']:g}" if s["optimizer"] != "adam" else "")
-                + f", batch size {s['batch_size']}\n{self.text()}")
+                + f", batch size {s['batch_size']}, {s['epochs']} epochs per Train\n{self.text()}")
 
     def __repr__(self) -> str:
-        return f"Playground(epoch {len(self.losses)}, {self.settings['dataset']})"
+        return f"Playground(epoch {len(self.losses)}, {self.settings['dataset']}, {self.status})"
 
-    # --- the Jupyter widget -----------------------------------------------------------------------
+    def show(self) -> None:
+        """Draw the state: the picture always, the controls and text when the widget exists."""
+        self.picture.draw(self.losses, self.model, f"epoch {len(self.losses)}, {self.status.split(' (')[0]}")
+        if self._controls is not None:
+            self._controls.show(self)
+
     @property
     def widget(self):
         """The ipywidgets box (built on first use)."""
-        if self._widget is None:
-            self._widget = self._build_widget()
-            self._refresh()
-        return self._widget
+        if self._controls is None:
+            self._controls = PlaygroundControls(self)
+            self.show()
+        return self._controls.box
 
-    def _build_widget(self):
+
+class PlaygroundPicture:
+    """Drawing: one off-screen figure with the loss curve and the decision boundary."""
+
+    def __init__(self):
+        self.figure = new_figure((9, 3.8), pyplot=False)
+        self.view = None
+
+    def new_data(self, X, y, classes: int) -> None:
+        """Start a fresh picture for new data (the old points and regions go)."""
+        self.figure.clear()
+        self.view = TrainingView(X, y, classes, self.figure)
+        self.renderer = StepRenderer(self.figure, None)
+
+    def draw(self, losses, model, title: str) -> None:
+        self.view.update(losses, model, title)
+
+    def png(self) -> bytes:
+        return self.renderer.render()
+
+
+class PlaygroundControls:
+    """Events: the Jupyter controls, set from the playground's state, and what each one does."""
+
+    def __init__(self, playground: Playground):
         import ipywidgets as w
 
-        s = self.settings
-        controls = {
-            "dataset": w.Dropdown(options=list(DATASETS), value=s["dataset"], description="data"),
-            "hidden_layers": w.IntSlider(value=s["hidden_layers"], min=1, max=6, description="depth"),
-            "width": w.IntSlider(value=s["width"], min=1, max=32, description="width"),
-            "activation": w.Dropdown(options=list(ACTIVATIONS), value=s["activation"], description="activation"),
-            "optimizer": w.Dropdown(options=list(OPTIMIZERS), value=s["optimizer"], description="optimiser"),
-            "lr": w.FloatLogSlider(value=s["lr"], base=10, min=-4, max=0, description="lr"),
-            "batch_size": w.Dropdown(options=[4, 8, 16, 32, 64, 128, 256], value=s["batch_size"]
-                                     if s["batch_size"] in (4, 8, 16, 32, 64, 128, 256) else 32, description="batch"),
-            "momentum": w.FloatSlider(value=s["momentum"], min=0.0, max=0.99, step=0.01, description="momentum"),
-            "epochs": w.IntSlider(value=s["epochs"], min=1, max=500, description="epochs"),
+        self.sync = ControlSync()
+        self.inputs = {
+            "dataset": w.Dropdown(options=list(DATASETS), description="data"),
+            "hidden_layers": w.IntSlider(min=1, max=6, description="depth"),
+            "width": w.IntSlider(min=1, max=64, description="width"),
+            "activation": w.Dropdown(options=list(ACTIVATIONS), description="activation"),
+            "optimizer": w.Dropdown(options=list(OPTIMIZERS), description="optimiser"),
+            "lr": w.FloatLogSlider(base=10, min=-6, max=1, step=0.01, readout_format=".2g", description="lr"),
+            "batch_size": w.Dropdown(options=list(BATCH_SIZES), description="batch"),
+            "momentum": w.FloatSlider(min=0.0, max=0.999, step=0.001, readout_format=".3f", description="momentum"),
+            "epochs": w.BoundedIntText(min=1, max=10_000, description="epochs"),
         }
+        for key, control in self.inputs.items():
+            control.observe(lambda change, key=key: self._changed(playground, key, change["new"]), names="value")
+        self.train = w.Button(description="Train", button_style="success", tooltip="train for the epochs set")
+        self.stop = w.Button(description="Stop", button_style="warning", tooltip="stop after this mini-batch")
+        self.reset = w.Button(description="Reset", tooltip="new weights, empty history")
+        self.train.on_click(lambda _b: playground.train_in_background())
+        self.stop.on_click(lambda _b: playground.stop())
+        self.reset.on_click(lambda _b: playground.reset())
+        self.status = w.HTML()
+        self.status.add_class(TEXT_CLASS)
+        self.image = w.Image(format="png")
+        self.image.add_class("bplearn-picture")
+        rows = list(self.inputs.values())
+        self.box = w.VBox([w.HBox(rows[:3]), w.HBox(rows[3:6]), w.HBox(rows[6:]),
+                           w.HBox([self.train, self.stop, self.reset]), self.status, self.image])
+        self.box.add_class("bplearn-widget")
+        self.box.add_class("bplearn-playground")
 
-        def changed(_change) -> None:
-            self._halt()
-            self.configure(**{key: c.value for key, c in controls.items()})
+    def _changed(self, playground: Playground, key: str, value) -> None:
+        if not self.sync.ignores(self.inputs[key], value, playground.settings[key]):
+            playground.configure(**{key: value})
 
-        for c in controls.values():
-            c.observe(changed, names="value")
-        train = w.Button(description="Train", button_style="success")
-        stop = w.Button(description="Stop", button_style="warning")
-        reset = w.Button(description="Reset")
-        train.on_click(lambda _b: self._train_in_background())
-        stop.on_click(lambda _b: self.stop())
-        reset.on_click(lambda _b: (self._halt(), self.reset()))
-        self._status = w.HTML()
-        self._image = w.Image(format="png")
-        boxes = list(controls.values())
-        return w.VBox([w.HBox(boxes[:3]), w.HBox(boxes[3:6]), w.HBox(boxes[6:]), w.HBox([train, stop, reset]),
-                       self._status, self._image])
-
-    def _halt(self) -> None:
-        """Stop background training and wait for it, so nothing draws while we rebuild."""
-        self.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _train_in_background(self) -> None:
-        if self.running:
-            return
-
-        def run() -> None:
-            try:
-                self.train()
-            except Exception as exc:  # shown to the learner instead of dying silently in a thread
-                self.error = f"{type(exc).__name__}: {exc}"
-                self._refresh()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-
-    def _refresh(self) -> None:
-        if self._image is None:
-            return
-        self._status.value = f"<div style='font-family: monospace'>{html.escape(self.text())}</div>"
-        self._image.value = self._renderer.render()
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = self.summary()
-        return bundle
+    def show(self, playground: Playground) -> None:
+        """Make every control, the status text and the picture show the playground's state."""
+        s = playground.settings
+        batch = self.inputs["batch_size"]
+        if s["batch_size"] not in batch.options:            # a size set in code is listed, not replaced
+            with self.sync.setting():
+                batch.options = sorted({*batch.options, s["batch_size"]})
+        for key, control in self.inputs.items():
+            self.sync.put(control, s[key])
+        training = playground.running
+        self.train.description = "Training…" if training else "Train"
+        self.train.disabled, self.stop.disabled = training, not training
+        self.status.value = html_text(playground.text())
+        self.image.value = playground.picture.png()
