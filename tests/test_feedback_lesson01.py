@@ -18,7 +18,7 @@ TASKS = ["partials", "chain_derivative", "central_difference"]
 def check_outputs(path, task):
     """The printed text of the cell that runs ``task``'s check in the notebook at ``path``."""
     cells = json.loads(path.read_text())["cells"]
-    found = [c for c in cells if c["cell_type"] == "code" and f"{task}.check(" in "".join(c["source"])]
+    found = [c for c in cells if c["cell_type"] == "code" and f"{task} = lesson01.{task}.check(" in "".join(c["source"])]
     assert found, f"{path.name} has no check cell for {task}"
     return ["".join(o.get("text", "")) for c in found for o in c["outputs"] if o["output_type"] == "stream"]
 
