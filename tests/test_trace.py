@@ -250,10 +250,10 @@ def rnn_setup(T=8, H=5, seed=0):
 def test_trace_rnn_gradient_norms_match_torch(torch):
     rnn, x = rnn_setup()
     trace = trace_rnn(rnn, x)
-    W_xh, W_hh, b = (torch.tensor(p.data, requires_grad=True) for p in (rnn.W_xh, rnn.W_hh, rnn.b_h))
+    W_ih, W_hh, b = (torch.tensor(p.data, requires_grad=True) for p in (rnn.weight_ih, rnn.weight_hh, rnn.bias))
     h, hs = torch.zeros(2, 5, dtype=torch.float64), []
     for t in range(x.shape[1]):
-        h = torch.tanh(torch.tensor(x[:, t]) @ W_xh + h @ W_hh + b)
+        h = torch.tanh(torch.tensor(x[:, t]) @ W_ih.T + h @ W_hh.T + b)
         h.retain_grad()
         hs.append(h)
     (h * (1 / np.sqrt(10))).sum().backward()         # dL/dh_T: constant, total norm 1
@@ -287,13 +287,13 @@ def test_trace_rnn_clipping_caps_the_total_norm_and_keeps_the_direction():
 def test_trace_rnn_forward_events_hold_each_hidden_state():
     rnn, x = rnn_setup(T=4)
     trace = trace_rnn(rnn, x)
-    hs, _ = rnn(x)
+    hs = rnn(x)
     for t in range(4):
         np.testing.assert_array_equal(trace[t].value, hs[:, t])
 
 
 def test_trace_rnn_rejects_other_layers():
-    with pytest.raises(TypeError, match="needs an nn.RNN layer"):
+    with pytest.raises(TypeError, match="needs an nn.RNN or nn.LSTM layer, got Linear"):
         trace_rnn(nn.Linear(3, 2), np.zeros((1, 2, 3)))
 
 
@@ -341,3 +341,39 @@ def test_trace_network_of_a_cnn_records_the_gradients_a_plain_backward_computes(
     assert set(recorded) == {n for n, _ in plain.named_parameters()}
     for name, p in plain.named_parameters():
         np.testing.assert_array_equal(recorded[name], p.grad)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.RNN(3, 4, rng=0), lambda: nn.LSTM(3, 4, rng=0)], ids=["rnn", "lstm"])
+def test_trace_rnn_records_the_gradients_the_layers_own_backward_computes(make):
+    x = np.random.default_rng(2).standard_normal((2, 6, 3))
+    dh_last = np.random.default_rng(3).standard_normal((2, 4))
+    traced, plain = make(), make()
+    trace = trace_rnn(traced, x, dh_last=dh_last)
+    hs = plain(x)
+    plain.backward(np.zeros_like(hs), dh_last)
+    for name, p in plain.named_parameters():
+        np.testing.assert_array_equal(trace[-1].param_grads[name], p.grad)
+    norms = [e.accumulated_grad for e in trace if e.op == "bptt step"][::-1]
+    np.testing.assert_array_equal(norms, plain.grad_norms)
+
+
+def test_trace_rnn_of_an_lstm_matches_finite_differences():
+    lstm = nn.LSTM(2, 3, rng=1)
+    x = np.random.default_rng(4).standard_normal((2, 5, 2))
+    dh_last = np.random.default_rng(5).standard_normal((2, 3))
+    trace = trace_rnn(lstm, x, dh_last=dh_last)
+
+    def loss():
+        lstm(x)
+        return float(np.sum(lstm.h_last * dh_last))      # L = <h_last, dh_last>, so dL/dh_last = dh_last
+    for name, p in lstm.named_parameters():
+        assert compare(name, trace[-1].param_grads[name], numerical_gradient(loss, p.data)) < 1e-6
+    assert trace.info["layer"] == "LSTM" and trace[0].text.startswith("h_0, c_0 = LSTM gates i, f, g, o")
+
+
+def test_trace_rnn_of_an_lstm_truncates_like_the_layer():
+    lstm = nn.LSTM(3, 4, bptt_steps=2, rng=0)
+    x = np.random.default_rng(1).standard_normal((1, 6, 3))
+    cut = trace_rnn(lstm, x).info["grad_norms"]
+    full = trace_rnn(lstm, x, bptt_steps=None).info["grad_norms"]
+    assert np.all(cut[:4] == 0) and np.all(full[:4] > 0) and lstm.bptt_steps == 2

@@ -218,7 +218,7 @@ def test_bptt_stepper_backward_steps_show_the_layer_gradient_norms():
     seq = np.random.default_rng(0).standard_normal((7, 2))
     stepper = BPTTStepper(rnn, seq)
     other = nn.RNN(2, 4, rng=0)                            # the same pass without the stepper
-    hs, h = other(seq[None])
+    hs = other(seq[None])
     other.backward(np.zeros_like(hs), np.full((1, 4), 0.5))   # dL/dh_T of norm 1
     for i, event in enumerate(stepper.trace):
         if event.op == "bptt step":
@@ -256,10 +256,57 @@ def test_bptt_stepper_retrace_keeps_the_step_and_redraws_the_same_widget():
 
 
 def test_bptt_stepper_rejects_a_non_rnn_and_a_bad_sequence():
-    with pytest.raises(TypeError, match="needs an nn.RNN layer"):
+    with pytest.raises(TypeError, match="needs an nn.RNN or nn.LSTM layer, got Linear"):
         BPTTStepper(nn.Linear(2, 3), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="clip_norm must be None .* or a number from 0.001 to 100, got -1"):
+        BPTTStepper(nn.RNN(2, 3), np.zeros((4, 2)), clip_norm=-1)
     with pytest.raises(ShapeError, match="features at each time step"):
         BPTTStepper(nn.RNN(2, 3), np.zeros((4, 5)))
+
+
+def bptt_controls(stepper):
+    truncate, k = stepper.widget.children[2].children
+    clip, max_norm = stepper.widget.children[3].children
+    return truncate, k, clip, max_norm
+
+
+def test_bptt_stepper_settings_made_in_code_show_in_the_controls_text_and_picture():
+    stepper = BPTTStepper(nn.RNN(3, 8, rng=0), np.random.default_rng(1).standard_normal((10, 3)))
+    truncate, k, clip, max_norm = bptt_controls(stepper)
+    assert (truncate.value, clip.value) == (False, False)
+    stepper.set_truncation(5)                                          # as lesson 09 does after display
+    stepper.set_clipping(0.5)
+    assert (truncate.value, k.value, clip.value, max_norm.value) == (True, 5, True, 0.5)
+    assert "truncated BPTT, blocks of 5, clipped to 0.5" in stepper._text.value
+    title = stepper.view.figure.axes[0].get_title()
+    assert "blocks of 5 steps" in title and "clipped to norm 0.5" in title
+
+
+def test_bptt_stepper_ticking_truncation_keeps_the_clipping_the_code_set():
+    stepper = BPTTStepper(nn.RNN(3, 8, rng=0), np.random.default_rng(1).standard_normal((10, 3)), clip_norm=0.5)
+    truncate, k, clip, max_norm = bptt_controls(stepper)
+    truncate.value = True                                              # a click on the checkbox
+    assert stepper.bptt_steps == k.value and stepper.clip_norm == 0.5 and clip.value
+    truncate.value = False
+    assert stepper.bptt_steps is None and stepper.clip_norm == 0.5
+    before = stepper.trace
+    max_norm.value = 0.5000000000000001                                # echoed back by the browser
+    k.value = k.value                                                  # a re-render
+    assert stepper.trace is before and stepper.clip_norm == 0.5
+
+
+def test_bptt_stepper_works_for_an_lstm():
+    lstm = nn.LSTM(3, 5, rng=0)
+    seq = np.random.default_rng(2).standard_normal((6, 3))
+    stepper = BPTTStepper(lstm, seq, bptt_steps=3)
+    other = nn.LSTM(3, 5, rng=0)
+    hs = other(seq[None])
+    other.backward(np.zeros_like(hs), np.full((1, 5), 1 / np.sqrt(5)))
+    np.testing.assert_allclose(stepper.grad_norms[3:], other.grad_norms[3:], rtol=1e-12)
+    assert np.all(stepper.grad_norms[:3] == 0)                        # blocks of 3: nothing crosses t = 3
+    stepper.run_backward()
+    assert "LSTM, truncated BPTT, blocks of 3" in stepper.heading()
+    assert "LSTM unrolled in time" in stepper.view.figure.axes[0].get_title()
 
 
 # --- Playground ---------------------------------------------------------------------------------------

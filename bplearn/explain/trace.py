@@ -9,7 +9,7 @@ show event ``i`` at step ``i`` and never redo any maths themselves. Three record
 * ``trace_network(model, x, y, loss_fn)`` - a ``Sequential`` layer by layer: every
   layer's output, the loss, then each layer's backward (gradient in, gradient out
   and a copy of its parameter gradients at that moment);
-* ``trace_rnn(rnn, x)``  - an ``RNN`` unrolled in time: the hidden state at every
+* ``trace_rnn(rnn, x)``  - an ``RNN`` or ``LSTM`` unrolled in time: the hidden state at every
   step, then the gradient norm ||dL/dh_t|| from the last step back to the first,
   with truncated BPTT and gradient clipping if asked for.
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from ..engine import Value
 from ..errors import ShapeError, as_float_array, check_bptt_steps
+from ..nn.lstm import LSTM
 from ..nn.rnn import RNN
 from ..nn.module import Sequential
 from ..optim import clip_grad_norm
@@ -338,46 +339,20 @@ def _total_grad_norm(module) -> float:
     return float(np.sqrt(sum(np.sum(p.grad ** 2) for p in module.parameters())))
 
 
-def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_norm=None) -> Trace:
-    """Record an RNN's hidden states forward in time and its gradient norms back through time.
+def _forward_events(add, rnn, hs) -> None:
+    """One forward event per time step: the hidden state h_t (a copy, (N, H))."""
+    lstm = isinstance(rnn, LSTM)
+    for t in range(hs.shape[1]):
+        prev = t - 1 if t else "init"
+        rule = (f"h_{t}, c_{t} = LSTM gates i, f, g, o of (x_{t}, h_{prev}, c_{prev})" if lstm else
+                f"h_{t} = {rnn.nonlinearity}(W_ih x_{t} + W_hh h_{prev} + b)")
+        add(phase="forward", name=f"h_{t}", op="lstm step" if lstm else "rnn step", value=hs[:, t].copy(),
+            layer=t, text=f"{rule}: mean |h_{t}| = {fmt(np.abs(hs[:, t]).mean())}")
 
-    x: (N, T, D) sequences, h0: (N, H) or None.
-    The loss defaults to depending on the last hidden state only: dL/dh_{T-1} is a constant
-    array of total norm 1 (dh_last), and dL/dhs = 0 (dhs), so ||dL/dh_t|| shows how much
-    of that unit gradient is left t steps earlier (vanishing < 1 < exploding).
-    bptt_steps: None (full BPTT) or k (truncated); by default the rnn's own setting.
-    clip_norm: if given, ``optim.clip_grad_norm`` caps the parameters' total gradient norm.
 
-    Events: forward "h_t" for t = 0..T-1 (value = hs[:, t]), a backward seed, backward
-    "h_t" for t = T-1..0 (accumulated_grad = ||dL/dh_t|| read from ``rnn.grad_norms``),
-    and a final "parameters" event with param_grads (after clipping) and, in
-    ``Trace.info``, the norm before and after clipping.
-    """
-    if not isinstance(rnn, RNN):
-        raise TypeError(f"trace_rnn needs an nn.RNN layer, got {type(rnn).__name__}.")
-    saved = rnn.bptt_steps
-    k = saved if bptt_steps is _KEEP else check_bptt_steps(bptt_steps)
-    events: list[Event] = []
-    add = _recorder(events)
-
-    rnn.zero_grad()
-    hs = rnn(x, h0)                                       # hs: (N, T, H)
-    N, T, H = hs.shape
-    for t in range(T):
-        add(phase="forward", name=f"h_{t}", op="rnn step", value=hs[:, t].copy(), layer=t,
-            text=f"h_{t} = {rnn.nonlinearity}(W_ih x_{t} + W_hh h_{t - 1 if t else 'init'} + b): "
-                 f"mean |h_{t}| = {fmt(np.abs(hs[:, t]).mean())}")
-    dh_last = np.full((N, H), 1.0 / np.sqrt(N * H)) if dh_last is None else np.asarray(dh_last)
-    dhs = np.zeros_like(hs) if dhs is None else np.asarray(dhs)
-    add(phase="backward", name=f"h_{T - 1}", op="seed", upstream_grad=dh_last,
-        accumulated_grad=float(np.linalg.norm(dh_last)), layer=T,
-        text=f"start: the loss sends dL/dh_{T - 1} with norm {fmt(np.linalg.norm(dh_last))} into the last step")
-    try:
-        rnn.bptt_steps = k
-        rnn.backward(dhs, dh_last)
-    finally:
-        rnn.bptt_steps = saved
-    norms = np.array(rnn.grad_norms, dtype=float)          # (T,) ||dL/dh_t||, recorded by the layer
+def _bptt_events(add, norms: np.ndarray, k: int | None) -> None:
+    """One backward event per time step, last to first: ||dL/dh_t|| as the layer recorded it."""
+    T = len(norms)
     for t in reversed(range(T)):
         cut = k is not None and t + 1 < T and (t + 1) % k == 0  # h_t -> h_{t+1} crosses a block edge
         ratio = (f", {fmt(norms[t] / norms[t + 1])}× the step after"
@@ -386,6 +361,51 @@ def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_no
         if cut:
             text += f"  (truncated BPTT: no gradient crosses from h_{t + 1} back to h_{t})"
         add(phase="backward", name=f"h_{t}", op="bptt step", accumulated_grad=float(norms[t]), layer=t, text=text)
+
+
+def _run_backward(rnn, grad_out, grad_h_last, k) -> np.ndarray:
+    """The layer's own backward with truncation ``k`` for this pass only; returns its (T,) norms."""
+    saved = rnn.bptt_steps
+    try:
+        rnn.bptt_steps = k
+        rnn.backward(grad_out, grad_h_last)
+    finally:
+        rnn.bptt_steps = saved
+    return np.array(rnn.grad_norms, dtype=float)           # (T,) ||dL/dh_t||, recorded by the layer
+
+
+def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_norm=None) -> Trace:
+    """Record an RNN's or LSTM's hidden states forward in time and its gradient norms back through time.
+
+    rnn: an nn.RNN or nn.LSTM; x: (N, T, D) sequences, h0: (N, H) or None.
+    The loss defaults to depending on the last hidden state only: dL/dh_{T-1} is a constant
+    array of total norm 1 (dh_last), and dL/dhs = 0 (dhs), so ||dL/dh_t|| shows how much
+    of that unit gradient is left t steps earlier (vanishing < 1 < exploding).
+    bptt_steps: None (full BPTT) or k (truncated); by default the layer's own setting.
+    clip_norm: if given, ``optim.clip_grad_norm`` caps the parameters' total gradient norm.
+
+    Events: forward "h_t" for t = 0..T-1 (value = hs[:, t]), a backward seed, backward
+    "h_t" for t = T-1..0 (accumulated_grad = ||dL/dh_t|| recorded by the layer's own
+    backward in ``grad_norms``), and a final "parameters" event with param_grads (after
+    clipping) and, in ``Trace.info``, the norm before and after clipping.
+    """
+    if not isinstance(rnn, (RNN, LSTM)):
+        raise TypeError(f"trace_rnn needs an nn.RNN or nn.LSTM layer, got {type(rnn).__name__}.")
+    k = rnn.bptt_steps if bptt_steps is _KEEP else check_bptt_steps(bptt_steps)
+    events: list[Event] = []
+    add = _recorder(events)
+
+    rnn.zero_grad()
+    hs = rnn(x, h0)                                       # hs: (N, T, H)
+    N, T, H = hs.shape
+    _forward_events(add, rnn, hs)
+    dh_last = np.full((N, H), 1.0 / np.sqrt(N * H)) if dh_last is None else np.asarray(dh_last)
+    dhs = np.zeros_like(hs) if dhs is None else np.asarray(dhs)
+    add(phase="backward", name=f"h_{T - 1}", op="seed", upstream_grad=dh_last,
+        accumulated_grad=float(np.linalg.norm(dh_last)), layer=T,
+        text=f"start: the loss sends dL/dh_{T - 1} with norm {fmt(np.linalg.norm(dh_last))} into the last step")
+    norms = _run_backward(rnn, dhs, dh_last, k)
+    _bptt_events(add, norms, k)
     before = after = _total_grad_norm(rnn)
     if clip_norm is not None:
         clip_grad_norm(rnn.parameters(), clip_norm)
@@ -395,6 +415,6 @@ def trace_rnn(rnn, x, h0=None, dh_last=None, dhs=None, bptt_steps=_KEEP, clip_no
     add(phase="backward", name="parameters", op="clip" if clip_norm is not None else "sum over time",
         accumulated_grad=after, param_grads=params, layer=-1,
         text=f"parameter gradients summed over all {T} steps: total norm {fmt(before)}{clipped}")
-    return Trace("rnn", events, info={"T": T, "bptt_steps": k, "clip_norm": clip_norm,
+    return Trace("rnn", events, info={"T": T, "bptt_steps": k, "clip_norm": clip_norm, "layer": type(rnn).__name__,
                                       "norm_before_clip": before, "norm_after_clip": after,
                                       "grad_norms": norms})

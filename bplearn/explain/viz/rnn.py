@@ -1,4 +1,4 @@
-"""An RNN unrolled in time, with the gradient norm reaching each step, from a trace.
+"""An RNN or LSTM unrolled in time, with the gradient norm reaching each step, from a trace.
 
 Top: one box per hidden state h_0 ... h_{T-1}, arrows for the recurrence; dashed lines
 mark where truncated BPTT cuts the gradient. Bottom: a bar per step with ||dL/dh_t||
@@ -13,7 +13,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from ..trace import Trace
+from ..trace import Trace, fmt
 from . import style
 
 NO_GRAD = "#d9d9d9"      # grey: truncated BPTT sent no gradient to this step
@@ -33,7 +33,10 @@ class RNNView:
         top.set_ylim(-0.5, 0.5)
         top.axis("off")
         k = trace.info["bptt_steps"]
-        top.set_title("RNN unrolled in time" + (f" (truncated BPTT, blocks of {k} steps)" if k else " (full BPTT)"))
+        clip = trace.info.get("clip_norm")
+        top.set_title(f"{trace.info.get('layer', 'RNN')} unrolled in time"
+                      + (f" (truncated BPTT, blocks of {k} steps" if k else " (full BPTT")
+                      + (f"; gradients clipped to norm {fmt(clip)})" if clip is not None else "; no clipping)"))
         self.boxes, self.texts = [], []
         for t in range(T):
             box = FancyBboxPatch((t - 0.35, -0.3), 0.7, 0.6, boxstyle="round,pad=0.02", fc=style.PENDING, ec="#333333")
