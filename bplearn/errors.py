@@ -59,6 +59,12 @@ def _name(where) -> str:
     return type(where).__name__
 
 
+def _label(where) -> str:
+    """A layer's one-line description with its sizes (e.g. 'Linear(in_features=3, ...)'), else its name."""
+    short = getattr(where, "short_name", None)
+    return short() if callable(short) and not isinstance(where, type) else _name(where)
+
+
 def _fmt(shape) -> str:
     return "(" + ", ".join("N" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -68,24 +74,83 @@ def _matches(expected, size) -> bool:
     return expected is None or isinstance(expected, str) or expected == size
 
 
-def as_float_array(where, x, what: str = "input") -> np.ndarray:
-    """Return ``x`` as a float ndarray, or raise DTypeError explaining why it cannot be.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes bplearn computes in, as PyTorch does on the CPU: float64 (the default here,
+exact enough for gradient checks) and float32 (``model.to(np.float32)``, for speed)."""
 
-    x: array-like of any shape -> ndarray of the same shape. Lists, bool and integer
-    arrays are converted to float64; float32/float64 arrays are returned as they are.
+
+def check_dtype(where, dtype) -> np.dtype:
+    """Return ``dtype`` if bplearn can compute in it (float32 or float64), else raise DTypeError."""
+    dtype = np.dtype(dtype)
+    if dtype not in FLOAT_DTYPES:
+        raise DTypeError(f"{_name(where)}: dtype {dtype} is not supported; bplearn computes in float32 or "
+                         f"float64 (float16 is not supported: its 3 significant digits are too few for gradients).")
+    return dtype
+
+
+def as_float_array(where, x, what: str = "input", dtype=None) -> np.ndarray:
+    """Return ``x`` as a float32 or float64 ndarray, or raise DTypeError explaining why it cannot be.
+
+    x: array-like of any shape -> ndarray of the same shape. The dtype policy, as in PyTorch:
+
+    * a float32 or float64 array is returned as it is, never copied or cast. If ``dtype``
+      is given (a layer's parameter dtype) and differs, DTypeError: mixing precisions
+      would silently change the dtype of everything downstream;
+    * integer and bool arrays, lists and numbers are converted to ``dtype`` (float64 if
+      None): their values are exact in either precision. Unlike PyTorch, which refuses
+      integer input to a layer, this lets a learner write ``layer([[1, 0]])``;
+    * float16 and every other dtype (complex, strings, objects) raise DTypeError.
     """
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise DTypeError(f"{_name(where)}: could not turn the {what} into an array ({exc}).") from None
-    if arr.dtype in (np.float32, np.float64):
+    if arr.dtype in FLOAT_DTYPES and isinstance(x, (np.ndarray, np.generic)):
+        if dtype is not None and arr.dtype != dtype:
+            raise DTypeError(
+                f"{_name(where)} has {np.dtype(dtype)} parameters but the {what} is {arr.dtype}. bplearn never "
+                f"casts silently: call model.to(np.{arr.dtype}) to compute in {arr.dtype}, or cast the {what} "
+                f"with .astype(np.{np.dtype(dtype)})."
+            )
         return arr
+    if np.issubdtype(arr.dtype, np.floating) and arr.dtype not in FLOAT_DTYPES:
+        check_dtype(where, arr.dtype)                        # float16, longdouble: not supported
     if arr.dtype == bool or np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating):
-        return arr.astype(np.float64)
+        return arr.astype(np.float64 if dtype is None else dtype)
     raise DTypeError(
         f"{_name(where)}: the {what} has dtype {arr.dtype}, but bplearn needs real numbers. "
         f"Convert it first, e.g. np.asarray(x, dtype=float)."
     )
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """True if no entry of ``a`` is NaN or inf.
+
+    Its sum is NaN or inf whenever an entry is, and summing is cheaper than testing every
+    entry; only a non-finite sum (which a huge but finite array can also give) is
+    followed by the entry-by-entry test.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(a, axis=None)
+    return bool(np.isfinite(total) or np.isfinite(a).all())
+
+
+def check_input(where, x, dtype=None, what: str = "input") -> np.ndarray:
+    """What every layer and loss runs on an array entering it: dtype policy, then NaN/inf.
+
+    x -> ndarray (see ``as_float_array`` for the dtype rules, with ``dtype`` the layer's
+    parameter dtype or None). A NaN or inf raises NonFiniteError naming ``where``, so
+    a blow-up is caught at the first layer it reaches rather than as a NaN loss later.
+    """
+    arr = as_float_array(where, x, what, dtype)
+    if not all_finite(arr):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise NonFiniteError(
+            f"{_label(where)}: NaN or inf in the {what} ({bad} of {arr.size} values). If it comes from the "
+            f"layer before, training has diverged: try a smaller learning rate or clip_norm; if it is your data, "
+            f"clean it first (np.isfinite(x).all() must be True)."
+        )
+    return arr
 
 
 def check_shape(where, x: np.ndarray, expected: tuple, hint: str = "") -> None:
@@ -117,14 +182,15 @@ def check_finite(value, what: str, hint: str = "") -> None:
         )
 
 
-def check_grad_out(layer, grad_out, shape: tuple, what: str = "grad_out") -> np.ndarray:
-    """grad_out as a float array, or a ShapeError if it does not match the output shape.
+def check_grad_out(layer, grad_out, shape: tuple, dtype=None, what: str = "grad_out") -> np.ndarray:
+    """grad_out checked like a layer input (``check_input``) and against the output's shape.
 
-    Without this check numpy would broadcast e.g. a (N,) gradient against an (N, 1)
-    output into an (N, N) array and backprop would carry on with garbage. ``what`` names
-    the gradient in the message when a layer takes several (e.g. an RNN's grad_h_last).
+    Without the shape check numpy would broadcast e.g. a (N,) gradient against an (N, 1)
+    output into an (N, N) array and backprop would carry on with garbage. ``dtype``: the
+    layer's parameter dtype (None: float32 or float64 both pass). ``what`` names the
+    gradient when a layer takes several (e.g. an RNN's grad_h_last).
     """
-    g = as_float_array(layer, grad_out, what)
+    g = check_input(layer, grad_out, dtype, what)
     if g.shape != tuple(shape):
         raise ShapeError(
             f"{layer.short_name()}.backward expected {what} of shape {tuple(shape)} (the shape of the forward "
@@ -144,14 +210,14 @@ _SEQUENCE_HINTS = {
 }
 
 
-def check_sequence(layer, x, features: int | None) -> np.ndarray:
+def check_sequence(layer, x, features: int | None, dtype=None) -> np.ndarray:
     """Return x as a float array of shape (N, T, features) or raise a ShapeError that says why.
 
     Sequence layers are batch-first, like ``torch.nn.RNN(batch_first=True)``:
     axis 0 is the batch (N), axis 1 is time (T), axis 2 the features at each step.
-    features=None accepts any number of features.
+    features=None accepts any number of features; dtype as in ``check_input``.
     """
-    x = as_float_array(layer, x)
+    x = check_input(layer, x, dtype)
     shown = "F" if features is None else features
     if x.ndim != 3:
         hint = _SEQUENCE_HINTS.get(x.ndim, "").format(features=shown)
@@ -175,7 +241,7 @@ def check_state(layer, state, name: str, batch: int, hidden: int, dtype) -> np.n
     """Return an initial state of shape (N, H): zeros if ``state`` is None, else the checked array."""
     if state is None:
         return np.zeros((batch, hidden), dtype=dtype)
-    state = as_float_array(layer, state, what=name)
+    state = check_input(layer, state, dtype, name)
     if state.shape != (batch, hidden):
         raise ShapeError(
             f"{layer.short_name()}: {name} must have shape (N, H) = ({batch}, {hidden}), one hidden state per "
@@ -190,3 +256,40 @@ def check_bptt_steps(bptt_steps):
     if bptt_steps is not None and (not isinstance(bptt_steps, (int, np.integer)) or bptt_steps < 1):
         raise ValueError(f"bptt_steps must be None (full BPTT) or a positive integer, got {bptt_steps!r}.")
     return bptt_steps
+
+
+# --- arguments (sizes, rates, options) of layers, optimisers, data and training -------------------
+
+def check_count(where: str, name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise: TypeError if it is not a whole number, ValueError if < minimum."""
+    message = f"{where}: {name} must be a whole number >= {minimum}, got {value!r}."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(message)
+    if value < minimum:
+        raise ValueError(message)
+    return int(value)
+
+
+def check_number(where: str, name: str, value, low: float = -np.inf, high: float = np.inf,
+                 low_inclusive: bool = True, high_inclusive: bool = False) -> float:
+    """Return ``value`` as a float, or raise: TypeError if it is not a number, ValueError if out of range.
+
+    The range is [low, high) by default; the message shows it with the right brackets.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r} ({type(value).__name__}).")
+    value = float(value)
+    above = value >= low if low_inclusive else value > low
+    below = value <= high if high_inclusive else value < high
+    if not (above and below):  # also rejects NaN
+        left, right = "[" if low_inclusive else "(", "]" if high_inclusive else ")"
+        raise ValueError(f"{where}: {name} must be in {left}{low:g}, {high:g}{right}, got {value!r}.")
+    return value
+
+
+def check_choice(where: str, name: str, value, choices: tuple):
+    """Return ``value`` if it is one of ``choices``, else a ValueError listing them."""
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{where}: {name} must be one of {shown}; got {value!r}.")
+    return value

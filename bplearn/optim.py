@@ -16,11 +16,10 @@ pseudo-code in the PyTorch documentation, so ``bplearn.optim.SGD`` and
 from __future__ import annotations
 
 import math
-from numbers import Real
 
 import numpy as np
 
-from .errors import NonFiniteError
+from .errors import NonFiniteError, check_number
 from .nn.module import Module, Parameter
 
 
@@ -61,20 +60,6 @@ def _collect_params(params, where: str) -> list[tuple[str, Parameter]]:
     return named
 
 
-def _check_number(where: str, name: str, value, low: float, high: float = math.inf,
-                  low_inclusive: bool = True, high_inclusive: bool = False) -> float:
-    """Return ``value`` as a float, or raise a clear error if it is not a number in range."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{where}: {name} must be a number, got {value!r} ({type(value).__name__}).")
-    value = float(value)
-    above = value >= low if low_inclusive else value > low
-    below = value <= high if high_inclusive else value < high
-    if not (above and below):  # also rejects NaN
-        left, right = "[" if low_inclusive else "(", "]" if high_inclusive else ")"
-        raise ValueError(f"{where}: {name} must be in {left}{low:g}, {high:g}{right}, got {value!r}.")
-    return value
-
-
 class Optimizer:
     """Base class: holds the parameters and a per-parameter ``state`` dict.
 
@@ -98,7 +83,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value) -> None:
-        self._lr = _check_number(type(self).__name__, "lr (learning rate)", value, 0.0, low_inclusive=False)
+        self._lr = check_number(type(self).__name__, "lr (learning rate)", value, 0.0, low_inclusive=False)
 
     def zero_grad(self) -> None:
         """Set every gradient to zero. Gradients accumulate (+=), so call this before each backward."""
@@ -152,8 +137,8 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False):
         super().__init__(params, lr)
-        self.momentum = _check_number("SGD", "momentum", momentum, 0.0, 1.0)
-        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay, 0.0)
+        self.momentum = check_number("SGD", "momentum", momentum, 0.0, 1.0)
+        self.weight_decay = check_number("SGD", "weight_decay", weight_decay, 0.0)
         if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0, e.g. SGD(params, lr=0.1, momentum=0.9, nesterov=True).")
         self.nesterov = bool(nesterov)
@@ -193,10 +178,10 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"Adam: betas must be a pair (beta1, beta2), e.g. (0.9, 0.999); got {betas!r}.")
-        self.betas = (_check_number("Adam", "betas[0]", betas[0], 0.0, 1.0),
-                      _check_number("Adam", "betas[1]", betas[1], 0.0, 1.0))
-        self.eps = _check_number("Adam", "eps", eps, 0.0)
-        self.weight_decay = _check_number("Adam", "weight_decay", weight_decay, 0.0)
+        self.betas = (check_number("Adam", "betas[0]", betas[0], 0.0, 1.0),
+                      check_number("Adam", "betas[1]", betas[1], 0.0, 1.0))
+        self.eps = check_number("Adam", "eps", eps, 0.0)
+        self.weight_decay = check_number("Adam", "weight_decay", weight_decay, 0.0)
 
     def _update(self, p, grad, state):
         beta1, beta2 = self.betas
@@ -232,9 +217,9 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  momentum: float = 0.0):
         super().__init__(params, lr)
-        self.alpha = _check_number("RMSprop", "alpha", alpha, 0.0, 1.0)
-        self.eps = _check_number("RMSprop", "eps", eps, 0.0)
-        self.momentum = _check_number("RMSprop", "momentum", momentum, 0.0, 1.0)
+        self.alpha = check_number("RMSprop", "alpha", alpha, 0.0, 1.0)
+        self.eps = check_number("RMSprop", "eps", eps, 0.0)
+        self.momentum = check_number("RMSprop", "momentum", momentum, 0.0, 1.0)
 
     def _update(self, p, grad, state):
         v = state.setdefault("square_avg", np.zeros_like(p.data))
@@ -262,7 +247,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     backward and before ``optimizer.step()``. Returns the norm *before* clipping.
     """
     named = _collect_params(params, "clip_grad_norm")
-    max_norm = _check_number("clip_grad_norm", "max_norm", max_norm, 0.0, low_inclusive=False)
+    max_norm = check_number("clip_grad_norm", "max_norm", max_norm, 0.0, low_inclusive=False)
     total = math.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for _, p in named))
     if not math.isfinite(total):
         bad = [name for name, p in named if not np.all(np.isfinite(p.grad))]

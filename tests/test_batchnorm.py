@@ -213,9 +213,9 @@ def test_batchnorm_backward_rejects_grad_out_of_wrong_shape(rng):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"num_features": 0}, "num_features must be a positive integer"),
+    ({"num_features": 0}, "num_features must be a whole number >= 1, got 0"),
     ({"num_features": 3, "momentum": 1.5}, r"momentum must be in \[0, 1\]"),
-    ({"num_features": 3, "eps": 0.0}, "eps must be positive"),
+    ({"num_features": 3, "eps": 0.0}, r"eps must be in \(0, inf\), got 0\.0"),
 ])
 def test_batchnorm_rejects_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -192,7 +192,7 @@ def test_conv2d_kernel_larger_than_padded_input_error():
     ({"kernel_size": (3,)}, r"kernel_size must be a positive int or a pair.*got \(3,\)"),
     ({"kernel_size": 2.5}, r"kernel_size must be a positive int.*got 2\.5"),
     ({"stride": (1, 2, 3)}, r"stride must be a positive int.*got \(1, 2, 3\)"),
-    ({"in_channels": 0}, r"in_channels must be a positive int; got 0"),
+    ({"in_channels": 0}, r"in_channels must be a whole number >= 1, got 0"),
 ])
 def test_conv2d_invalid_arguments_raise_value_error(kwargs, message):
     args = {"in_channels": 1, "out_channels": 2, "kernel_size": 3, **kwargs}

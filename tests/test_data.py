@@ -93,12 +93,12 @@ def test_linear_regression_returns_just_x_and_y_by_default():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: xor(n=2), ValueError, "xor: n must be at least 4, got 2"),
+    (lambda: xor(n=2), ValueError, "xor: n must be a whole number >= 4, got 2"),
     (lambda: moons(n=2.5), TypeError, "moons: n must be a whole number"),
-    (lambda: circles(noise=-0.1), ValueError, "noise is a standard deviation, so it must be a number >= 0"),
-    (lambda: circles(factor=1.5), ValueError, r"factor is the inner radius / outer radius and must be in \(0, 1\)"),
+    (lambda: circles(noise=-0.1), ValueError, r"circles: noise \(a standard deviation\) must be in \[0, inf\), got -0\.1"),
+    (lambda: circles(factor=1.5), ValueError, r"circles: factor \(inner radius / outer radius\) must be in \(0, 1\), got 1\.5"),
     (lambda: spirals(n=2, classes=3), ValueError, "n=2 is smaller than classes=3"),
-    (lambda: spirals(classes=1), ValueError, "classes must be at least 2"),
+    (lambda: spirals(classes=1), ValueError, "spirals: classes must be a whole number >= 2, got 1"),
 ])
 def test_generators_reject_bad_arguments_with_a_clear_message(call, error, message):
     with pytest.raises(error, match=message):
@@ -127,8 +127,8 @@ def test_train_val_split_is_seeded():
 
 
 @pytest.mark.parametrize("fraction, message", [
-    (0.0, "val_fraction must be between 0 and 1"),
-    (1.0, "val_fraction must be between 0 and 1"),
+    (0.0, r"val_fraction must be in \(0, 1\), got 0\.0"),
+    (1.0, r"val_fraction must be in \(0, 1\), got 1\.0"),
     (0.01, "leaves 0 for validation and 10 for training; both need at least one"),
 ])
 def test_train_val_split_rejects_fractions_that_leave_a_part_empty(fraction, message):
@@ -203,9 +203,9 @@ def test_loader_length_equals_the_number_of_batches_it_yields(n, batch_size, shu
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(X=np.zeros((5, 2)), y=np.zeros(4)), ShapeError,
      r"DataLoader: X has 5 samples \(shape \(5, 2\)\) but y has 4 \(shape \(4,\)\). They must have the same length"),
-    (dict(batch_size=0), ValueError, "batch_size must be a positive whole number"),
-    (dict(batch_size=-3), ValueError, "batch_size must be a positive whole number"),
-    (dict(batch_size=2.5), ValueError, "batch_size must be a positive whole number"),
+    (dict(batch_size=0), ValueError, "DataLoader: batch_size must be a whole number >= 1, got 0"),
+    (dict(batch_size=-3), ValueError, "batch_size must be a whole number >= 1, got -3"),
+    (dict(batch_size=2.5), TypeError, "batch_size must be a whole number >= 1, got 2.5"),
     (dict(batch_size=9, drop_last=True), ValueError, "with drop_last=True there would be no batches"),
     (dict(X=np.zeros((0, 2)), y=np.zeros(0)), ValueError, "X and y are empty"),
 ])

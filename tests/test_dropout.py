@@ -84,10 +84,15 @@ def test_model_eval_switches_dropout_off_inside_sequential(rng):
     assert np.any(model(x) == 0)
 
 
-@pytest.mark.parametrize("p", [1, 1.0, -0.1, 1.5, float("nan"), "0.5"])
+@pytest.mark.parametrize("p", [1, 1.0, -0.1, 1.5, float("nan")])
 def test_dropout_rejects_p_outside_zero_to_one(p):
-    with pytest.raises(ValueError, match=r"Dropout: p is the probability .* must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"Dropout: p \(the probability of dropping a value\) must be in \[0, 1\)"):
         Dropout(p)
+
+
+def test_dropout_rejects_a_p_that_is_not_a_number():
+    with pytest.raises(TypeError, match=r"Dropout: p \(the probability of dropping a value\) must be a number, got '0\.5'"):
+        Dropout("0.5")
 
 
 def test_dropout_rejects_fixed_mask_of_wrong_shape():

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from bplearn.errors import (BackwardBeforeForwardError, BplearnError, DTypeError, LabelError, NonFiniteError,
-                            ShapeError, as_float_array, check_finite, check_shape)
+                            ShapeError, as_float_array, check_choice, check_count, check_finite, check_input,
+                            check_number, check_shape)
 from bplearn.nn.linear import Linear
 
 
@@ -13,11 +14,55 @@ def test_lists_become_float64_arrays():
     np.testing.assert_array_equal(arr, [[1.0, 2.0], [3.0, 4.0]])
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, np.float16, bool])
-def test_integer_bool_and_half_arrays_become_float64(dtype):
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint16, bool])
+def test_integer_and_bool_arrays_become_float64_or_the_layers_dtype(dtype):
     arr = as_float_array("Layer", np.array([0, 1, 1], dtype=dtype))
     assert arr.dtype == np.float64
     np.testing.assert_array_equal(arr, [0.0, 1.0, 1.0])
+    assert as_float_array("Layer", np.array([0, 1], dtype=dtype), dtype=np.float32).dtype == np.float32
+
+
+def test_lists_take_the_layers_dtype_because_they_have_none_of_their_own():
+    assert as_float_array("Layer", [[0.5, 1.0]], dtype=np.float32).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
+def test_half_and_long_double_are_not_supported(dtype):
+    if np.dtype(dtype) == np.float64:
+        pytest.skip("long double is float64 on this platform")
+    with pytest.raises(DTypeError, match=rf"^Layer: dtype {np.dtype(dtype)} is not supported; bplearn computes in "
+                                         r"float32 or float64"):
+        as_float_array("Layer", np.zeros(3, dtype=dtype))
+
+
+def test_the_other_float_precision_is_refused_with_both_fixes():
+    with pytest.raises(DTypeError, match=r"^Layer has float32 parameters but the input is float64\. bplearn never "
+                                         r"casts silently: call model\.to\(np\.float64\) .* or cast the input with "
+                                         r"\.astype\(np\.float32\)\.$"):
+        as_float_array("Layer", np.zeros(3), dtype=np.float32)
+
+
+def test_check_input_names_the_layer_and_counts_the_non_finite_values():
+    layer = Linear(2, 2)
+    with pytest.raises(NonFiniteError, match=r"^Linear\(in_features=2, out_features=2, bias=True\): NaN or inf in "
+                                             r"the input \(2 of 4 values\)\. .*smaller learning rate"):
+        check_input(layer, np.array([[np.nan, 1.0], [np.inf, 0.0]]))
+    huge = np.full(4, 1e308)                                # finite, but its sum overflows
+    assert check_input("Layer", huge) is huge
+
+
+def test_argument_checks_name_the_function_the_argument_and_the_range():
+    assert check_count("f", "n", 3) == 3 and check_number("f", "lr", 0.1, low=0, low_inclusive=False) == 0.1
+    with pytest.raises(TypeError, match=r"^f: n must be a whole number >= 1, got 2\.5\.$"):
+        check_count("f", "n", 2.5)
+    with pytest.raises(ValueError, match=r"^f: n must be a whole number >= 1, got 0\.$"):
+        check_count("f", "n", 0)
+    with pytest.raises(ValueError, match=r"^f: lr must be in \(0, inf\), got 0\.0\.$"):
+        check_number("f", "lr", 0, low=0, low_inclusive=False)
+    with pytest.raises(TypeError, match=r"^f: lr must be a number, got True \(bool\)\.$"):
+        check_number("f", "lr", True)
+    with pytest.raises(ValueError, match=r"^f: mode must be one of 'a', 'b'; got 'c'\.$"):
+        check_choice("f", "mode", "c", ("a", "b"))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

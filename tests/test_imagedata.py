@@ -57,9 +57,9 @@ def test_load_digits_split_is_shuffled_not_sorted_by_class():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"split": "validation"}, r"split must be None, 'train' or 'test'; got 'validation'"),
-    ({"split": "test", "test_fraction": 1.0}, r"test_fraction must be a number between 0 and 1"),
-    ({"test_fraction": 0}, r"test_fraction must be a number between 0 and 1.*got 0"),
+    ({"split": "validation"}, r"split must be one of None, 'train', 'test'; got 'validation'"),
+    ({"split": "test", "test_fraction": 1.0}, r"load_digits: test_fraction must be in \(0, 1\), got 1\.0"),
+    ({"test_fraction": 0}, r"test_fraction must be in \(0, 1\), got 0"),
 ])
 def test_load_digits_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -96,9 +96,9 @@ def test_shapes_without_noise_draw_bars_crosses_and_box_outlines():
 
 
 def test_shapes_bad_arguments_raise_value_error():
-    with pytest.raises(ValueError, match=r"shapes: size must be a whole number >= 8; got 5"):
+    with pytest.raises(ValueError, match=r"shapes: size must be a whole number >= 8, got 5"):
         shapes(size=5)
-    with pytest.raises(ValueError, match=r"shapes: noise is a standard deviation"):
+    with pytest.raises(ValueError, match=r"shapes: noise \(a standard deviation\) must be in \[0, inf\)"):
         shapes(noise=-0.1)
 
 

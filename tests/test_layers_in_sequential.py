@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bplearn import data, nn, optim, train
-from bplearn.errors import ShapeError
+from bplearn.errors import DTypeError, NonFiniteError, ShapeError
 from bplearn.gradcheck import check_module, compare, numerical_gradient
 
 
@@ -158,3 +158,115 @@ def test_last_step_explains_wrong_shapes():
     layer(np.zeros((2, 4, 3)))
     with pytest.raises(ShapeError, match=r"LastStep\(\)\.backward expected grad_out of shape \(2, 3\).*got \(2, 4, 3\)"):
         layer.backward(np.zeros((2, 4, 3)))
+
+
+# --- one dtype policy, as in PyTorch ------------------------------------------------------------
+
+def _float32_input(name, rng):
+    x = MODELS[name][1](rng)[:8]
+    return x if np.issubdtype(x.dtype, np.integer) else x.astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_float32_model_keeps_float32_in_outputs_gradients_buffers_and_updates(name):
+    model = MODELS[name][0]().to(np.float32)
+    x = _float32_input(name, np.random.default_rng(0))
+    out = model(x)
+    loss_fn = nn.MSELoss()
+    loss_fn(out, np.ones(out.shape))                        # float64 targets: data, cast to the predictions
+    grad = loss_fn.backward()
+    dx = model.backward(grad)
+    arrays = {"output": out, "dL/doutput": grad} | ({"dx": dx} if dx is not None else {})
+    arrays |= {f"{n}.grad": p.grad for n, p in model.named_parameters()}
+    arrays |= {f"{type(m).__name__}.{b}": getattr(m, b) for m in model.modules() for b in m.buffers}
+    optim.Adam(model.parameters(), lr=0.01).step()
+    arrays |= {f"{n} after a step": p.data for n, p in model.named_parameters()}
+    changed = {k: a.dtype for k, a in arrays.items() if a.dtype != np.float32}
+    assert not changed, changed
+
+
+@pytest.mark.parametrize("name", sorted(set(MODELS) - {"Embedding+RNN"}))
+def test_a_float64_input_to_a_float32_model_is_refused_with_both_fixes(name):
+    model = MODELS[name][0]().to(np.float32)
+    x = MODELS[name][1](np.random.default_rng(0))[:4]       # float64
+    with pytest.raises(DTypeError, match=r"has float32 parameters but the input is float64\. bplearn never casts "
+                                         r"silently: call model\.to\(np\.float64\).*\.astype\(np\.float32\)"):
+        model(x)
+
+
+@pytest.mark.parametrize("name", sorted(set(MODELS) - {"Embedding+RNN"}))
+def test_float16_is_not_supported(name):
+    model = MODELS[name][0]()
+    x = MODELS[name][1](np.random.default_rng(0))[:4].astype(np.float16)
+    with pytest.raises(DTypeError, match=r"dtype float16 is not supported; bplearn computes in float32 or float64"):
+        model(x)
+    with pytest.raises(DTypeError, match=r"dtype float16 is not supported"):
+        model.to(np.float16)
+
+
+def test_integer_inputs_are_converted_to_the_layers_dtype():
+    # Decision (documented in errors.as_float_array): integers are exact in either precision,
+    # so a learner may write layer([[1, 0]]); PyTorch would refuse them.
+    layer = nn.Linear(2, 1, rng=0).to(np.float32)
+    assert layer(np.array([[1, 0]])).dtype == np.float32
+    assert nn.Linear(2, 1, rng=0)([[1, 0]]).dtype == np.float64
+
+
+@pytest.mark.parametrize("name", sorted(set(MODELS) - {"Embedding+RNN"}))
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_entering_a_model_names_its_first_layer(name, bad):
+    model = MODELS[name][0]()
+    x = MODELS[name][1](np.random.default_rng(0))[:4]
+    x.flat[3] = bad
+    first = model[0].short_name().replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    with pytest.raises(NonFiniteError, match=rf"^{first}: NaN or inf in the input \(1 of {x.size} values\)"):
+        model(x)
+
+
+def test_nan_created_inside_a_model_is_caught_by_the_next_layer():
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 1, rng=1))
+    model[0].weight.data[1, 2] = np.inf                     # the first layer now outputs inf and NaN
+    with pytest.raises(NonFiniteError, match=r"^ReLU\(\): NaN or inf in the input"):
+        model(np.ones((2, 3)))
+
+
+def test_nan_in_a_gradient_is_caught_by_the_layer_it_enters():
+    layer = nn.Linear(3, 2, rng=0)
+    layer(np.ones((4, 3)))
+    with pytest.raises(NonFiniteError, match=r"^Linear\(.*\): NaN or inf in the grad_out \(1 of 8 values\)"):
+        layer.backward(np.where(np.arange(8).reshape(4, 2) == 5, np.nan, 1.0))
+
+
+LOSSES = {
+    "MSELoss": (nn.MSELoss(), lambda r: r.standard_normal((6, 2)), lambda r: r.standard_normal((6, 2))),
+    "CrossEntropyLoss labels": (nn.CrossEntropyLoss(), lambda r: r.standard_normal((6, 3)),
+                                lambda r: r.integers(0, 3, 6)),
+    "CrossEntropyLoss probabilities": (nn.CrossEntropyLoss(), lambda r: r.standard_normal((6, 3)),
+                                       lambda r: np.full((6, 3), 1 / 3)),
+    "BCELoss": (nn.BCELoss(), lambda r: r.random((6, 1)), lambda r: r.integers(0, 2, (6, 1))),
+    "BCEWithLogitsLoss": (nn.BCEWithLogitsLoss(), lambda r: r.standard_normal((6, 1)),
+                          lambda r: r.integers(0, 2, (6, 1)).astype(float)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_loss_gradient_keeps_the_predictions_dtype(name, dtype):
+    loss_fn, make_pred, make_target = LOSSES[name]
+    rng = np.random.default_rng(0)
+    pred = make_pred(rng).astype(dtype)
+    loss_fn(pred, make_target(rng))                         # targets: int labels or float64 data
+    assert loss_fn.backward().dtype == dtype
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_refuses_float16_and_names_nan_predictions(name):
+    loss_fn, make_pred, make_target = LOSSES[name]
+    rng = np.random.default_rng(0)
+    pred, target = make_pred(rng), make_target(rng)
+    with pytest.raises(DTypeError, match="float16 is not supported"):
+        loss_fn(pred.astype(np.float16), target)
+    pred[0, 0] = np.nan
+    with pytest.raises(NonFiniteError, match=rf"^{type(loss_fn).__name__}\(.*\): NaN or inf in the "
+                                             r"(prediction|logits)"):
+        loss_fn(pred, target)

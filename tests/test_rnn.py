@@ -277,7 +277,7 @@ def test_rnn_backward_before_forward_is_explained():
 
 
 def test_rnn_rejects_bad_options():
-    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
+    with pytest.raises(ValueError, match="RNN: nonlinearity must be one of 'tanh', 'relu'; got 'sigmoid'"):
         nn.RNN(D, H, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="bptt_steps must be None .* positive integer, got 0"):
         nn.RNN(D, H, bptt_steps=0)

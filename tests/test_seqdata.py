@@ -84,8 +84,11 @@ def test_tasks_repeat_with_the_same_seed_and_differ_with_another():
 
 def test_one_hot_and_its_errors():
     np.testing.assert_array_equal(data.one_hot(np.array([[2, 0]]), 3), [[[0, 0, 1], [1, 0, 0]]])
-    with pytest.raises(ValueError, match=r"ids must be integers in \[0, 3\); got dtype int64 and values 0..3"):
+    with pytest.raises(ValueError, match=r"^one_hot: labels must be in \[0, 3\) .* but got 3 at index 1\."):
         data.one_hot(np.array([0, 3]), 3)
+    with pytest.raises(ValueError, match=r"^one_hot: class labels must be integers, but the target has dtype float64"):
+        data.one_hot(np.array([0.0, 1.0]), 3)
+    assert data.one_hot([1], 2, dtype=np.float32).dtype == np.float32
 
 
 def test_bad_sizes_are_explained():
@@ -93,7 +96,7 @@ def test_bad_sizes_are_explained():
         data.adding_problem(n=0)
     with pytest.raises(ValueError, match="adding_problem: length must be a whole number >= 2, got 1"):
         data.adding_problem(length=1)
-    with pytest.raises(ValueError, match="copy_memory: delay must be a whole number >= 1, got 2.5"):
+    with pytest.raises(TypeError, match="copy_memory: delay must be a whole number >= 1, got 2.5"):
         data.copy_memory(delay=2.5)
     with pytest.raises(ValueError, match="the text has 4 characters, too few for seq_len=4"):
         data.char_sequences(seq_len=4, text="abcd")

@@ -16,10 +16,10 @@ licensed CC BY 4.0. We ship its 1797-image test partition, converted once to
 from __future__ import annotations
 
 from importlib import resources
-from numbers import Integral, Real
 
 import numpy as np
 
+from ..errors import check_choice, check_count, check_number
 from ..nn.init import make_rng
 
 DIGITS_FILE = "files/digits.npz"
@@ -46,11 +46,8 @@ def load_digits(split: str | None = None, test_fraction: float = 0.2, rng=0, nor
 
     Returns X: (N, 1, 8, 8) float64 and y: (N,) int64 in 0..9.
     """
-    if split not in (None, "train", "test"):
-        raise ValueError(f"load_digits: split must be None, 'train' or 'test'; got {split!r}.")
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, Real) or not 0 < test_fraction < 1:
-        raise ValueError(f"load_digits: test_fraction must be a number between 0 and 1 (like 0.2); "
-                         f"got {test_fraction!r}.")
+    check_choice("load_digits", "split", split, (None, "train", "test"))
+    check_number("load_digits", "test_fraction", test_fraction, 0.0, 1.0, low_inclusive=False)
     images, labels = _digits_arrays()
     X = images[:, None].astype(np.float64)                       # (1797, 1, 8, 8) add the channel axis
     if normalize:
@@ -82,11 +79,9 @@ def shapes(n: int = 600, size: int = 16, rng=0, noise: float = 0.1):
     Returns X: (n, 1, size, size) float64 in [0, 1], y: (n,) int64 in {0, 1, 2}
     (names in ``SHAPE_NAMES``), in shuffled order.
     """
-    for name, value, smallest in (("n", n, 3), ("size", size, 8)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < smallest:
-            raise ValueError(f"shapes: {name} must be a whole number >= {smallest}; got {value!r}.")
-    if isinstance(noise, bool) or not isinstance(noise, Real) or not noise >= 0:
-        raise ValueError(f"shapes: noise is a standard deviation, a number >= 0; got {noise!r}.")
+    check_count("shapes", "n", n, 3)
+    check_count("shapes", "size", size, 8)
+    check_number("shapes", "noise (a standard deviation)", noise, low=0.0)
     rng = make_rng(rng)
     y = rng.permutation(np.arange(n) % len(SHAPE_NAMES))         # balanced classes, shuffled
     X = np.zeros((n, 1, size, size))

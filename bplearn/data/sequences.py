@@ -16,26 +16,12 @@ vectors with ``one_hot``. Every random task takes ``rng`` (seed or Generator).
 from __future__ import annotations
 
 from importlib import resources
-from numbers import Integral
 
 import numpy as np
 
+from ..errors import check_count
 from ..nn.init import make_rng
-
-
-def _count(where: str, name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{where}: {name} must be a whole number >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def one_hot(ids, num_classes: int) -> np.ndarray:
-    """Integer ids of any shape -> float64 one-hot vectors, shape ids.shape + (num_classes,)."""
-    ids = np.asarray(ids)
-    if not np.issubdtype(ids.dtype, np.integer) or (ids.size and (ids.min() < 0 or ids.max() >= num_classes)):
-        raise ValueError(f"one_hot: ids must be integers in [0, {num_classes}); got dtype {ids.dtype}"
-                         + (f" and values {ids.min()}..{ids.max()}." if ids.size else "."))
-    return np.eye(num_classes)[ids]
+from ..nn.losses import one_hot
 
 
 def adding_problem(n: int = 1000, length: int = 50, rng=0) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +37,7 @@ def adding_problem(n: int = 1000, length: int = 50, rng=0) -> tuple[np.ndarray, 
     Always answering 1.0 gives a mean squared error of about 1/6 (0.167): a model has
     learned something only once it goes clearly below that.
     """
-    n, length = _count("adding_problem", "n", n), _count("adding_problem", "length", length, 2)
+    n, length = check_count("adding_problem", "n", n), check_count("adding_problem", "length", length, 2)
     rng = make_rng(rng)
     values = rng.uniform(0.0, 1.0, size=(n, length))
     half = length // 2
@@ -79,8 +65,8 @@ def copy_memory(n: int = 1000, length: int = 5, delay: int = 20, num_symbols: in
     length * ln(num_symbols) / T per step: the "memoryless" baseline to beat.
     """
     where = "copy_memory"
-    n, length, delay = _count(where, "n", n), _count(where, "length", length), _count(where, "delay", delay)
-    num_symbols = _count(where, "num_symbols", num_symbols)
+    n, length, delay = check_count(where, "n", n), check_count(where, "length", length), check_count(where, "delay", delay)
+    num_symbols = check_count(where, "num_symbols", num_symbols)
     rng = make_rng(rng)
     T = 2 * length + delay
     symbols = rng.integers(1, num_symbols + 1, size=(n, length))
@@ -106,8 +92,8 @@ def reversal(n: int = 1000, length: int = 5, num_tokens: int = 4, rng=0,
        y: (n, length) int64 ids in [0, num_tokens), compare with model outputs [:, length:]
     """
     where = "reversal"
-    n, length = _count(where, "n", n), _count(where, "length", length)
-    num_tokens = _count(where, "num_tokens", num_tokens)
+    n, length = check_count(where, "n", n), check_count(where, "length", length)
+    num_tokens = check_count(where, "num_tokens", num_tokens)
     tokens = make_rng(rng).integers(0, num_tokens, size=(n, length))
     x = np.concatenate([tokens, np.full((n, length), num_tokens)], axis=1)
     y = tokens[:, ::-1].copy()
@@ -135,8 +121,8 @@ def char_sequences(seq_len: int = 32, stride: int | None = None,
        x[:, t], and chars: list of the vocabulary's characters
     text: defaults to ``load_rhymes()``.
     """
-    seq_len = _count("char_sequences", "seq_len", seq_len)
-    stride = seq_len if stride is None else _count("char_sequences", "stride", stride)
+    seq_len = check_count("char_sequences", "seq_len", seq_len)
+    stride = seq_len if stride is None else check_count("char_sequences", "stride", stride)
     text = load_rhymes() if text is None else text
     chars = sorted(set(text))
     index = {c: i for i, c in enumerate(chars)}

@@ -10,27 +10,11 @@ The points come out in random order, so the first rows are not all one class.
 """
 from __future__ import annotations
 
-import math
-from numbers import Integral, Real
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ShapeError, check_count, check_number
 from ..nn.init import make_rng
-
-
-def _check_count(where: str, name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{where}: {name} must be a whole number, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{where}: {name} must be at least {minimum}, got {value}.")
-    return int(value)
-
-
-def _check_noise(where: str, noise) -> float:
-    if isinstance(noise, bool) or not (isinstance(noise, Real) and math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"{where}: noise is a standard deviation, so it must be a number >= 0; got {noise!r}.")
-    return float(noise)
 
 
 def _split_evenly(n: int, parts: int) -> list[int]:
@@ -52,8 +36,8 @@ def xor(n: int = 200, noise: float = 0.1, rng=0):
     noise: standard deviation of the Gaussian scatter around each corner.
     Returns X: (n, 2) float64, y: (n,) int64 in {0, 1}, classes balanced (±1).
     """
-    n = _check_count("xor", "n", n, minimum=4)
-    noise = _check_noise("xor", noise)
+    n = check_count("xor", "n", n, 4)
+    noise = check_number("xor", "noise (a standard deviation)", noise, low=0.0)
     rng = make_rng(rng)
     corners = np.array([[1.0, 1.0], [-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0]])
     labels = np.array([0, 0, 1, 1])
@@ -70,8 +54,8 @@ def moons(n: int = 200, noise: float = 0.1, rng=0):
     noise: standard deviation of Gaussian noise added to each coordinate.
     Returns X: (n, 2) float64 (roughly in [-1, 2] x [-0.5, 1]), y: (n,) int64 in {0, 1}.
     """
-    n = _check_count("moons", "n", n, minimum=2)
-    noise = _check_noise("moons", noise)
+    n = check_count("moons", "n", n, 2)
+    noise = check_number("moons", "noise (a standard deviation)", noise, low=0.0)
     rng = make_rng(rng)
     n0, n1 = _split_evenly(n, 2)
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
@@ -90,11 +74,11 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, rng=0):
     larger noise blurs the arms into each other.
     Returns X: (n, 2) float64 inside the unit disc, y: (n,) int64 in 0..classes-1.
     """
-    n = _check_count("spirals", "n", n, minimum=1)
-    classes = _check_count("spirals", "classes", classes, minimum=2)
+    n = check_count("spirals", "n", n, 1)
+    classes = check_count("spirals", "classes", classes, 2)
     if n < classes:
         raise ValueError(f"spirals: n={n} is smaller than classes={classes}; every class needs a point.")
-    noise = _check_noise("spirals", noise)
+    noise = check_number("spirals", "noise (a standard deviation)", noise, low=0.0)
     rng = make_rng(rng)
     points, labels = [], []
     for k, size in enumerate(_split_evenly(n, classes)):
@@ -112,10 +96,9 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, rng=0):
     noise: standard deviation of Gaussian noise added to each coordinate.
     Returns X: (n, 2) float64, y: (n,) int64 in {0, 1}.
     """
-    n = _check_count("circles", "n", n, minimum=2)
-    noise = _check_noise("circles", noise)
-    if not (isinstance(factor, Real) and 0 < factor < 1):
-        raise ValueError(f"circles: factor is the inner radius / outer radius and must be in (0, 1); got {factor!r}.")
+    n = check_count("circles", "n", n, 2)
+    noise = check_number("circles", "noise (a standard deviation)", noise, low=0.0)
+    factor = check_number("circles", "factor (inner radius / outer radius)", factor, 0.0, 1.0, low_inclusive=False)
     rng = make_rng(rng)
     n_out, n_in = _split_evenly(n, 2)
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
@@ -137,9 +120,9 @@ def linear_regression(n: int = 100, n_features: int = 1, noise: float = 0.1, rng
     With return_coef=True also returns the true w: (n_features,) and b: float, which
     a trained Linear layer's weight[0] and bias[0] should approach.
     """
-    n = _check_count("linear_regression", "n", n, minimum=1)
-    n_features = _check_count("linear_regression", "n_features", n_features, minimum=1)
-    noise = _check_noise("linear_regression", noise)
+    n = check_count("linear_regression", "n", n, 1)
+    n_features = check_count("linear_regression", "n_features", n_features, 1)
+    noise = check_number("linear_regression", "noise (a standard deviation)", noise, low=0.0)
     rng = make_rng(rng)
     w = rng.standard_normal(n_features)
     b = float(rng.standard_normal())
@@ -170,8 +153,7 @@ def train_val_split(X, y, val_fraction: float = 0.2, rng=0):
     The pairs plug straight into ``fit(..., data=train, val_data=val)``.
     """
     X, y = _check_pair("train_val_split", X, y)
-    if not (isinstance(val_fraction, Real) and 0 < val_fraction < 1):
-        raise ValueError(f"train_val_split: val_fraction must be between 0 and 1 (e.g. 0.2), got {val_fraction!r}.")
+    check_number("train_val_split", "val_fraction", val_fraction, 0.0, 1.0, low_inclusive=False)
     n = len(X)
     n_val = int(round(n * val_fraction))
     if not 1 <= n_val <= n - 1:
@@ -199,9 +181,7 @@ class DataLoader:
 
     def __init__(self, X, y, batch_size: int = 32, shuffle: bool = True, drop_last: bool = False, rng=0):
         self.X, self.y = _check_pair("DataLoader", X, y)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size <= 0:
-            raise ValueError(f"DataLoader: batch_size must be a positive whole number (e.g. 32), got {batch_size!r}.")
-        self.batch_size = int(batch_size)
+        self.batch_size = check_count("DataLoader", "batch_size", batch_size)
         if drop_last and self.batch_size > len(self.X):
             raise ValueError(
                 f"DataLoader: batch_size={batch_size} is larger than the {len(self.X)} samples, so with "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array, check_grad_out
+from ..errors import ShapeError, check_grad_out, check_input
 from .module import Module
 
 
@@ -60,7 +60,7 @@ class ReLU(Module):
         self._positive = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         self._positive = x > 0                               # cache: where the slope is 1
         return np.maximum(x, 0.0)
 
@@ -82,7 +82,7 @@ class LeakyReLU(Module):
         self._positive = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         self._positive = x > 0                               # cache: which slope applies
         return np.where(self._positive, x, self.negative_slope * x)
 
@@ -106,7 +106,7 @@ class Sigmoid(Module):
         self._out = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         self._out = sigmoid(x)                               # cache: the derivative needs only the output
         return self._out
 
@@ -126,7 +126,7 @@ class Tanh(Module):
         self._out = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         self._out = np.tanh(x)                               # cache: the derivative needs only the output
         return self._out
 
@@ -149,7 +149,7 @@ class Softmax(Module):
         self._out = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         if not -x.ndim <= self.dim < x.ndim:
             fix = f"Choose a dim from {-x.ndim} to {x.ndim - 1}." if x.ndim else "Give it at least a 1-D array."
             raise ShapeError(
@@ -183,7 +183,7 @@ class Identity(Module):
         self._shape = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         self._shape = x.shape                                # cache: only to check grad_out's shape
         return x
 

@@ -55,7 +55,7 @@ class SelfAttention(Module):
         self._x = self._q = self._k = self._v = self._ctx = None
 
     def forward(self, x):
-        x = check_sequence(self, x, self.embed_dim)        # (N, T, E)
+        x = check_sequence(self, x, self.embed_dim, self.param_dtype())  # (N, T, E)
         T = x.shape[1]
         q = x @ self.weight_q.data.T + self.bias_q.data     # (N, T, E) what each position looks for
         k = x @ self.weight_k.data.T + self.bias_k.data     # (N, T, E) what each position offers
@@ -71,7 +71,7 @@ class SelfAttention(Module):
 
     def backward(self, grad_out):                           # grad_out: (N, T, E)
         x, q, k, v, ctx, attn = self._require_cache("_x", "_q", "_k", "_v", "_ctx", "attn_weights")
-        grad_out = check_grad_out(self, grad_out, x.shape)
+        grad_out = check_grad_out(self, grad_out, x.shape, x.dtype)
         E = self.embed_dim
         # Output projection, like a Linear layer applied at every position.
         self.weight_o.grad += flat(grad_out).T @ flat(ctx)  # (E, NT) @ (NT, E) -> (E, E) as (out, in)
@@ -87,7 +87,7 @@ class SelfAttention(Module):
         dq = dscores @ k                                    # (N, T, T) @ (N, T, E) -> (N, T, E)
         dk = dscores.transpose(0, 2, 1) @ q                 # (N, T, T) @ (N, T, E) -> (N, T, E)
         # Three Linear projections of the same x: their input gradients add up.
-        dx = np.zeros_like(x, dtype=dq.dtype)
+        dx = np.zeros_like(x)
         for W, b, d in ((self.weight_q, self.bias_q, dq), (self.weight_k, self.bias_k, dk),
                         (self.weight_v, self.bias_v, dv)):
             W.grad += flat(d).T @ flat(x)                   # (E, NT) @ (NT, E) -> (E, E) as (out, in)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array, check_shape, check_grad_out
+from ..errors import ShapeError, check_count, check_grad_out, check_input, check_number, check_shape
 from .module import Module, Parameter
 
 
@@ -40,18 +40,17 @@ class _BatchNorm(Module):
     """The shared maths; subclasses only say which input shapes they accept.
 
     weight (gamma): (C,), starts at 1;  bias (beta): (C,), starts at 0.
-    running_mean, running_var: (C,) buffers (not trained by gradients).
+    running_mean, running_var: (C,) buffers (not trained by gradients; ``to`` casts them too).
     """
 
+    buffers = ("running_mean", "running_var")
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1):
-        if int(num_features) != num_features or num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive integer, got {num_features!r}.")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum!r}.")
-        if not eps > 0.0:
-            raise ValueError(f"{type(self).__name__}: eps must be positive "
-                             f"(it keeps 1/sqrt(var + eps) finite), got {eps!r}.")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        name = type(self).__name__
+        self.num_features = check_count(name, "num_features", num_features)
+        self.momentum = check_number(name, "momentum", momentum, 0.0, 1.0, high_inclusive=True)
+        # eps > 0 keeps 1/sqrt(var + eps) finite for a channel whose values are all equal.
+        self.eps = check_number(name, "eps", eps, 0.0, low_inclusive=False)
         self.weight = Parameter(np.ones(self.num_features), "weight")
         self.bias = Parameter(np.zeros(self.num_features), "bias")
         self.running_mean = np.zeros(self.num_features)
@@ -62,7 +61,7 @@ class _BatchNorm(Module):
         raise NotImplementedError
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x, self.weight.data.dtype)
         self._check_input(x)
         rows = _to_rows(x)                                   # (M, C), M = values per channel
         m = rows.shape[0]
@@ -90,7 +89,7 @@ class _BatchNorm(Module):
 
     def backward(self, grad_out):
         xhat, inv_std, shape = self._require_cache("_xhat", "_inv_std", "_shape")
-        dy = _to_rows(check_grad_out(self, grad_out, shape))      # (M, C)
+        dy = _to_rows(check_grad_out(self, grad_out, shape, self.weight.data.dtype))  # (M, C)
         m = dy.shape[0]
         self.weight.grad += (dy * xhat).sum(axis=0)          # (C,) y = gamma * xhat + beta
         self.bias.grad += dy.sum(axis=0)                     # (C,)

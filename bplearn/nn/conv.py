@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import as_float_array, check_grad_out
+from ..errors import check_count, check_grad_out, check_input
 from .init import get_initialiser, make_rng
 from .module import Module, Parameter
 from .im2col import (check_images, check_window_fits, col2im, im2col, output_hw, output_size, pad, pair,
@@ -66,10 +66,8 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, rng=None, init: str = "kaiming_uniform"):
         name = f"Conv2d({in_channels}, {out_channels}, kernel_size={kernel_size!r})"
-        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: {arg} must be a positive int; got {value!r}.")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = check_count(name, "in_channels", in_channels)
+        self.out_channels = check_count(name, "out_channels", out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size", name, 1)
         self.stride = pair(stride, "stride", name, 1)
         self.padding = pair(padding, "padding", name, 0)
@@ -79,7 +77,7 @@ class Conv2d(Module):
         self._cols = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x, self.weight.data.dtype)
         check_images(self, x, self.in_channels)
         check_window_fits(self, x, self.kernel_size, self.padding)
         xp = pad(x.transpose(1, 2, 3, 0), self.padding)           # (C, H+2ph, W+2pw, N) batch last
@@ -95,7 +93,7 @@ class Conv2d(Module):
     def backward(self, grad_out):                                 # grad_out: (N, F, H', W')
         cols = self._require_cache("_cols")
         f, hout, wout, n = self._out_shape_chwn()
-        grad_out = check_grad_out(self, grad_out, (n, f, hout, wout))
+        grad_out = check_grad_out(self, grad_out, (n, f, hout, wout), self.weight.data.dtype)
         g = grad_out.transpose(1, 2, 3, 0).reshape(f, -1)         # (F, H'*W'*N), same order as out
         dk = (cols @ g.T).T                                       # (F, C*kh*kw) = g @ cols.T, faster in BLAS
         self.weight.grad += dk.reshape(self.weight.shape)         # (F, C, kh, kw)

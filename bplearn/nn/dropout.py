@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array, check_grad_out
+from ..errors import ShapeError, check_grad_out, check_input, check_number
 from .init import make_rng
 from .module import Module
 
@@ -36,25 +36,22 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, rng=None):
-        if not isinstance(p, (int, float, np.floating, np.integer)) or not 0.0 <= p < 1.0:
-            raise ValueError(
-                f"Dropout: p is the probability of dropping a value and must be in [0, 1), got {p!r}. "
-                "p = 1 would drop everything (and divide by 1 - p = 0); use p = 0 for no dropout."
-            )
-        self.p = float(p)
+        # p = 1 would drop everything (and divide by 1 - p = 0); p = 0 means no dropout.
+        self.p = check_number("Dropout", "p (the probability of dropping a value)", p, 0.0, 1.0)
         self.rng = make_rng(rng)
         self.mask = None
         self.fixed_mask = None
         self._scale, self._shape = None, None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         self._shape = x.shape
         if not self.training:
             self._scale = 1.0                                  # eval: identity, gradient passes unchanged
             return x
         self.mask = self._fixed_mask_for(x) if self.fixed_mask is not None else self.rng.random(x.shape) >= self.p
-        self._scale = self.mask / (1.0 - self.p)               # same shape as x: 0 or 1/(1-p)
+        self._scale = self.mask.astype(x.dtype)                # same shape and dtype as x: 0 or 1 ...
+        self._scale /= 1.0 - self.p                            # ... then 0 or 1/(1-p)
         return x * self._scale
 
     def backward(self, grad_out):

@@ -49,7 +49,7 @@ class Embedding(Module):
 
     def backward(self, grad_out):                           # grad_out: idx.shape + (E,)
         idx = self._require_cache("_idx")
-        grad_out = check_grad_out(self, grad_out, idx.shape + (self.embedding_dim,))
+        grad_out = check_grad_out(self, grad_out, idx.shape + (self.embedding_dim,), self.weight.data.dtype)
         # The same id can appear many times in a batch, and each use must add its
         # gradient. ``weight.grad[idx] += grad_out`` would not: numpy's buffered
         # fancy-index assignment keeps only the last write for a repeated index.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array, check_grad_out
+from ..errors import ShapeError, check_grad_out, check_input
 from .module import Module
 
 
@@ -18,7 +18,7 @@ class Flatten(Module):
         self._x_shape = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         if x.ndim < 2:
             raise ShapeError(f"{self.short_name()} expected input of shape (N, ...) with a batch axis first "
                              f"but got {tuple(x.shape)}. For a single example use x[None] to add a batch axis.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import as_float_array, check_grad_out, check_shape
+from ..errors import check_grad_out, check_input, check_shape
 from .init import get_initialiser
 from .module import Module, Parameter
 
@@ -29,7 +29,7 @@ class Linear(Module):
         self._x = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x, self.weight.data.dtype)
         expected = (None,) * (x.ndim - 1) + (self.in_features,) if x.ndim in (2, 3) else (None, self.in_features)
         check_shape(self, x, expected, hint="The last axis must hold the in_features.")
         self._x = x                                          # cache: backward needs the input
@@ -40,7 +40,7 @@ class Linear(Module):
 
     def backward(self, grad_out):                            # grad_out: (N, out) or (N, T, out)
         x = self._require_cache("_x")
-        grad_out = check_grad_out(self, grad_out, x.shape[:-1] + (self.out_features,))
+        grad_out = check_grad_out(self, grad_out, x.shape[:-1] + (self.out_features,), x.dtype)
         x2 = x.reshape(-1, self.in_features)                 # time steps count as extra rows
         g2 = grad_out.reshape(-1, self.out_features)
         self.weight.grad += g2.T @ x2                        # (out, N) @ (N, in) -> (out, in)

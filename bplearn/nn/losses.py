@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import LabelError, ProbabilityError, ShapeError, as_float_array, check_finite
+from ..errors import (LabelError, ProbabilityError, ShapeError, as_float_array, check_choice, check_finite,
+                      check_input)
 from .activations import sigmoid
 from .module import Module
 
@@ -36,14 +37,29 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
 
 
-def _nonfinite_hint(pred: np.ndarray, target: np.ndarray) -> str:
-    """Say where a NaN/inf loss came from ("" falls back to check_finite's general hint)."""
-    if not np.all(np.isfinite(pred)):
-        return ("The predictions already contain NaN or inf, so the model blew up before the loss: "
-                "try a smaller learning rate or scale the inputs.")
-    if not np.all(np.isfinite(target)):
-        return "The targets contain NaN or inf: clean the data first (check np.isfinite(target).all())."
-    return ""
+def one_hot(labels, num_classes: int, dtype=np.float64, where: str = "one_hot") -> np.ndarray:
+    """Integer labels of any shape -> one-hot vectors, shape labels.shape + (num_classes,), in ``dtype``.
+
+    Raises LabelError (naming ``where``) unless the labels are integers in [0, num_classes).
+    """
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise LabelError(
+            f"{where}: class labels must be integers, but the target has dtype {labels.dtype}. "
+            "Whole numbers stored as floats: pass target.astype(int). Probabilities or one-hot rows: "
+            f"pass them with shape (N, {num_classes})."
+        )
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if bad.size:
+        flat = labels.reshape(-1)
+        shown = ", ".join(f"{flat[i]} at index {i}" for i in bad[:5])
+        shown += f" and {bad.size - 5} more" if bad.size > 5 else ""
+        raise LabelError(
+            f"{where}: labels must be in [0, {num_classes}) because there are {num_classes} classes "
+            f"(columns of the logits), but got {shown}. Labels that start at 1 need 1 subtracted; with more "
+            "classes, give the last layer that many outputs."
+        )
+    return np.eye(num_classes, dtype=dtype)[labels]         # entry [..., c] is 1 where labels == c
 
 
 class Loss(Module):
@@ -55,9 +71,7 @@ class Loss(Module):
     """
 
     def __init__(self, reduction: str = "mean"):
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean' or 'sum', got {reduction!r}.")
-        self.reduction = reduction
+        self.reduction = check_choice(type(self).__name__, "reduction", reduction, ("mean", "sum"))
 
     def forward(self, pred, target) -> float:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement forward(pred, target)")
@@ -69,19 +83,33 @@ class Loss(Module):
         """d(reduction)/d(each term): 1/count for a mean, 1 for a sum."""
         return 1.0 / count if self.reduction == "mean" else 1.0
 
-    def _reduce(self, losses: np.ndarray, count: int, pred: np.ndarray, target: np.ndarray) -> float:
-        """Add up the per-example losses (dividing by count for a mean); refuse NaN/inf."""
+    def _reduce(self, losses: np.ndarray, count: int, pred: np.ndarray) -> float:
+        """Add up the per-example losses (dividing by count for a mean); refuse NaN/inf.
+
+        The inputs were checked to be finite, so a NaN/inf here means the loss itself overflowed.
+        """
         if count == 0:
             raise ShapeError(f"{self.short_name()} got an empty batch (pred has shape {pred.shape}): "
                              "there is nothing to average.")
         value = np.sum(losses) * self._scale(count)
-        check_finite(value, f"the {type(self).__name__} value", _nonfinite_hint(pred, target))
+        check_finite(value, f"the {type(self).__name__} value",
+                     f"The predictions are finite but so large (up to {np.max(np.abs(pred)):.3g}) that the loss "
+                     "overflowed: the model has diverged; try a smaller learning rate or scale the inputs.")
         return float(value)
+
+    def _target(self, target, dtype) -> np.ndarray:
+        """Targets as an array in the predictions' dtype, checked for NaN/inf.
+
+        Targets carry no gradient, so unlike a layer's input they are converted to the
+        predictions' dtype: float64 data and integer labels work with a float32 model,
+        and the gradient p - y stays in the model's dtype.
+        """
+        return check_input(self, as_float_array(self, target, "target").astype(dtype, copy=False), None, "target")
 
     def _pair(self, pred, target) -> tuple[np.ndarray, np.ndarray]:
         """pred and target as float arrays of the same shape, or a ShapeError saying how to fix it."""
-        pred = as_float_array(self, pred, "prediction")
-        target = as_float_array(self, target, "target")
+        pred = check_input(self, pred, None, "prediction")
+        target = self._target(target, pred.dtype)
         if pred.shape != target.shape:
             if pred.size == target.size:
                 fix = f"They hold the same number of values, so reshape one: target = target.reshape{pred.shape}."
@@ -122,7 +150,7 @@ class MSELoss(Loss):
     def forward(self, pred, target) -> float:
         pred, target = self._pair(pred, target)
         diff = pred - target                                 # same shape as pred
-        value = self._reduce(diff**2, diff.size, pred, target)
+        value = self._reduce(diff**2, diff.size, pred)
         self._diff = diff                                    # cache: the gradient is linear in diff
         return value
 
@@ -146,16 +174,16 @@ class CrossEntropyLoss(Loss):
     """
 
     def forward(self, pred, target) -> float:
-        logits = as_float_array(self, pred, "logits")
+        logits = check_input(self, pred, None, "logits")
         if logits.ndim != 2:
             raise ShapeError(
                 f"{self.short_name()} expects logits of shape (N, C), one row per example and one column per class, "
                 f"but got shape {logits.shape}. For a single example use logits.reshape(1, -1); for two "
                 "classes with one score each, use BCEWithLogitsLoss."
             )
-        y = self._target_matrix(target, logits.shape)        # (N, C) one-hot or probabilities
+        y = self._target_matrix(target, logits.shape, logits.dtype)  # (N, C) one-hot or probabilities
         log_p = log_softmax(logits, axis=1)                  # (N, C)
-        value = self._reduce(-np.sum(y * log_p, axis=1), len(logits), logits, y)
+        value = self._reduce(-np.sum(y * log_p, axis=1), len(logits), logits)
         self._p, self._y = np.exp(log_p), y                  # cache: the gradient is p - y
         return value
 
@@ -163,13 +191,18 @@ class CrossEntropyLoss(Loss):
         p, y = self._require_cache("_p", "_y")
         return (p - y) * self._scale(len(p))                # (N, C)
 
-    def _target_matrix(self, target, shape: tuple) -> np.ndarray:
-        """Labels (N,) -> one-hot (N, C); probabilities (N, C) are checked and returned."""
+    def _target_matrix(self, target, shape: tuple, dtype) -> np.ndarray:
+        """Labels (N,) -> one-hot (N, C); probabilities (N, C) are checked and returned, both in ``dtype``."""
         n, c = shape
         target = np.asarray(target)
         if target.ndim == 1:
-            return self._one_hot(target, n, c)
-        y = as_float_array(self, target, "target")
+            if len(target) != n:
+                raise LabelError(
+                    f"{self.short_name()} got {len(target)} labels for {n} rows of logits; it needs exactly one "
+                    "label per row. Check that the logits and labels come from the same batch."
+                )
+            return one_hot(target, c, dtype, where=self.short_name())
+        y = self._target(target, dtype)
         if y.shape != shape:
             fix = " If these are labels, flatten them with target.reshape(-1)." if y.shape == (n, 1) else ""
             raise ShapeError(
@@ -188,30 +221,6 @@ class CrossEntropyLoss(Loss):
                 f"integer array of shape ({n},)."
             )
         return y
-
-    def _one_hot(self, labels: np.ndarray, n: int, c: int) -> np.ndarray:
-        """Integer labels (N,) in [0, C) -> one-hot (N, C), or a LabelError saying what is wrong."""
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise LabelError(
-                f"{self.short_name()}: class labels must be integers, but the target has dtype {labels.dtype}. "
-                "Whole numbers stored as floats: pass target.astype(int). Probabilities or one-hot rows: "
-                f"pass them with shape ({n}, {c})."
-            )
-        if len(labels) != n:
-            raise LabelError(
-                f"{self.short_name()} got {len(labels)} labels for {n} rows of logits; it needs exactly one "
-                "label per row. Check that the logits and labels come from the same batch."
-            )
-        bad = np.flatnonzero((labels < 0) | (labels >= c))
-        if bad.size:
-            shown = ", ".join(f"{labels[i]} at index {i}" for i in bad[:5])
-            shown += f" and {bad.size - 5} more" if bad.size > 5 else ""
-            raise LabelError(
-                f"{self.short_name()}: labels must be in [0, {c}) because the logits have {c} columns (classes), "
-                f"but got {shown}. Labels that start at 1 need 1 subtracted; with more classes, give the last "
-                "layer that many outputs."
-            )
-        return np.eye(c)[labels]                             # row n is the one-hot vector of labels[n]
 
 
 class BCELoss(Loss):
@@ -238,7 +247,7 @@ class BCELoss(Loss):
             )
         self._check_unit_targets(t)
         losses = -(t * np.log(np.maximum(p, EPS)) + (1 - t) * np.log(np.maximum(1 - p, EPS)))
-        value = self._reduce(losses, p.size, p, t)
+        value = self._reduce(losses, p.size, p)
         self._p, self._t = p, t                              # cache: the gradient needs both
         return value
 
@@ -264,7 +273,7 @@ class BCEWithLogitsLoss(Loss):
         x, t = self._pair(pred, target)
         self._check_unit_targets(t)
         losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))   # same shape as x
-        value = self._reduce(losses, x.size, x, t)
+        value = self._reduce(losses, x.size, x)
         self._x, self._t = x, t                              # cache: the gradient needs both
         return value
 

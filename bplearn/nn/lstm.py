@@ -71,10 +71,10 @@ class LSTM(Module):
         self._x = self._h0 = self._c0 = self._gates = self._cs = self._hs = None
 
     def forward(self, x, h0=None, c0=None):
-        x = check_sequence(self, x, self.input_size)       # (N, T, D)
+        x = check_sequence(self, x, self.input_size, self.weight_ih.data.dtype)  # (N, T, D)
         N, T, D = x.shape
         H = self.hidden_size
-        dtype = np.result_type(x, self.weight_hh.data)
+        dtype = x.dtype                                     # = the parameters' dtype, checked above
         h = h0 = check_state(self, h0, "h0", N, H, dtype)  # (N, H)
         c = c0 = check_state(self, c0, "c0", N, H, dtype)  # (N, H)
         # Time-major inside, as in RNN: (T, N, ...), so step t is one contiguous block.
@@ -114,16 +114,16 @@ class LSTM(Module):
         x, h0, c0, gates, cs, tanh_c, hs = self._require_cache(
             "_x", "_h0", "_c0", "_gates", "_cs", "_tanh_cs", "_hs")  # time-major (T, N, ...)
         T, N, H = hs.shape
-        dhs = check_grad_out(self, grad_out, (N, T, H)).transpose(1, 0, 2)  # (T, N, H) view
+        dhs = check_grad_out(self, grad_out, (N, T, H), hs.dtype).transpose(1, 0, 2)  # (T, N, H) view
         zeros = np.zeros((N, H), dtype=hs.dtype)
-        dh_next = zeros if grad_h_last is None else check_grad_out(self, grad_h_last, (N, H), "grad_h_last")
-        dc_next = zeros if grad_c_last is None else check_grad_out(self, grad_c_last, (N, H), "grad_c_last")
+        dh_next = zeros if grad_h_last is None else check_grad_out(self, grad_h_last, (N, H), hs.dtype, "grad_h_last")
+        dc_next = zeros if grad_c_last is None else check_grad_out(self, grad_c_last, (N, H), hs.dtype, "grad_c_last")
         i, f, g, o = np.split(gates, 4, axis=-1)            # gate blocks, each (T, N, H)
         # Local derivatives need no upstream gradient, so they are computed for all steps
         # at once, straight into da (in place: no big temporary arrays). The loop then
         # multiplies each by dL/dc_t (or dL/dh_t), which turns da into dL/d(pre-activation).
         # Recall c_t = f c_{t-1} + i g and h_t = o tanh(c_t).
-        da = np.empty((T, N, 4 * H), dtype=np.result_type(dhs, dh_next, dc_next, gates))
+        da = np.empty((T, N, 4 * H), dtype=hs.dtype)
         da_i, da_f, da_g, da_o = np.split(da, 4, axis=-1)   # views: writing them fills da
         sigmoid_slope(gates, out=da)                        # s (1 - s): right for i, f, o ...
         tanh_slope(g, out=da_g)                             # ... but g is a tanh: 1 - g^2

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import BackwardBeforeForwardError
+from ..errors import BackwardBeforeForwardError, check_dtype
 
 
 class Parameter:
@@ -49,6 +49,9 @@ class Module:
     """
 
     training: bool = True
+    # Arrays that are not trained but must follow the parameters' dtype (e.g. batch norm's
+    # running statistics): names of attributes that ``to`` casts too.
+    buffers: tuple[str, ...] = ()
     # Set to False on a network's first layer: nobody needs dL/d(input data), and skipping
     # that product saves work (PyTorch skips it too, for inputs that don't require grad).
     input_grad: bool = True
@@ -104,11 +107,32 @@ class Module:
         return self
 
     def to(self, dtype) -> "Module":
-        """Cast every parameter (and its gradient) to ``dtype``, e.g. np.float32 for speed."""
+        """Cast every parameter, its gradient and every buffer to ``dtype``: np.float32 (fast) or np.float64.
+
+        Inputs must then have that dtype too (a layer never casts them silently).
+        """
+        dtype = check_dtype(self, dtype)
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = p.grad.astype(dtype)
+        for module in [self] + self.modules():
+            for name in module.buffers:
+                setattr(module, name, getattr(module, name).astype(dtype))
         return self
+
+    def modules(self) -> list["Module"]:
+        """Every sub-module, depth first (not including this one)."""
+        return [m for child in self.children() for m in [child] + child.modules()]
+
+    def param_dtype(self):
+        """The dtype of this layer's own parameters (float32 or float64), or None if it has none.
+
+        Layers pass it to ``errors.check_input`` so an input of the other precision is refused.
+        """
+        for value in vars(self).values():
+            if isinstance(value, Parameter):
+                return value.data.dtype
+        return None
 
     def eval(self) -> "Module":
         """Switch to evaluation behaviour (dropout off, batch-norm running statistics)."""

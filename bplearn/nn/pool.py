@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import as_float_array, check_grad_out
+from ..errors import check_grad_out, check_input
 from .module import Module
 from .im2col import check_images, check_window_fits, output_hw, pair, show_pair, window
 
@@ -31,7 +31,7 @@ class _Pool2d(Module):
         self._x = None
 
     def _check_input(self, x) -> np.ndarray:
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         check_images(self, x)
         check_window_fits(self, x, self.kernel_size)
         return x

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError, as_float_array, check_grad_out
+from ..errors import ShapeError, check_grad_out, check_input
 from .module import Module
 
 
@@ -28,7 +28,7 @@ class Residual(Module):
         self._shape = None
 
     def forward(self, x):
-        x = as_float_array(self, x)
+        x = check_input(self, x)
         branch = self.module(x)
         if np.shape(branch) != x.shape:
             raise ShapeError(

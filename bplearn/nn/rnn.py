@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..errors import check_bptt_steps, check_grad_out, check_sequence, check_state
+from ..errors import check_bptt_steps, check_choice, check_grad_out, check_sequence, check_state
 from .activations import tanh_slope
 from .init import make_rng, recurrent_uniform
 from .module import Module, Parameter
@@ -69,8 +69,7 @@ class RNN(Module):
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
                  bptt_steps: int | None = None, rng=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}.")
+        check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         self.input_size, self.hidden_size = input_size, hidden_size
         self.nonlinearity = nonlinearity
         self.bptt_steps = check_bptt_steps(bptt_steps)
@@ -83,10 +82,10 @@ class RNN(Module):
         self._x = self._h0 = self._hs = None
 
     def forward(self, x, h0=None):
-        x = check_sequence(self, x, self.input_size)       # (N, T, D)
+        x = check_sequence(self, x, self.input_size, self.weight_ih.data.dtype)  # (N, T, D)
         N, T, D = x.shape
         H = self.hidden_size
-        dtype = np.result_type(x, self.weight_hh.data)
+        dtype = x.dtype                                     # = the parameters' dtype, checked above
         h = h0 = check_state(self, h0, "h0", N, H, dtype)  # (N, H)
         # Inside, arrays are time-major, (T, N, ...): hs[t] is then one contiguous block,
         # which the per-step matmul and the in-place updates below need to be fast.
@@ -109,13 +108,13 @@ class RNN(Module):
     def backward(self, grad_out, grad_h_last=None):
         x, h0, hs = self._require_cache("_x", "_h0", "_hs")  # time-major: (T, N, D), (N, H), (T, N, H)
         T, N, H = hs.shape
-        dhs = check_grad_out(self, grad_out, (N, T, H)).transpose(1, 0, 2)  # (T, N, H) view
+        dhs = check_grad_out(self, grad_out, (N, T, H), hs.dtype).transpose(1, 0, 2)  # (T, N, H) view
         dh_next = (np.zeros((N, H), dtype=hs.dtype) if grad_h_last is None
-                   else check_grad_out(self, grad_h_last, (N, H), "grad_h_last"))
+                   else check_grad_out(self, grad_h_last, (N, H), hs.dtype, "grad_h_last"))
         # da starts as the local slope dh_t/da_t of the nonlinearity, for all steps at
         # once (it needs no upstream gradient); the loop then multiplies step t by
         # dL/dh_t, turning it into dL/da_t in place.
-        da = np.empty((T, N, H), dtype=np.result_type(dhs, dh_next, hs))
+        da = np.empty((T, N, H), dtype=hs.dtype)
         if self.nonlinearity == "tanh":
             tanh_slope(hs, out=da)                          # 1 - h_t^2
         else:
