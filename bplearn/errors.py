@@ -106,21 +106,26 @@ def as_float_array(where, x, what: str = "input", dtype=None) -> np.ndarray:
     except Exception as exc:  # ragged lists and the like
         raise DTypeError(f"{_name(where)}: could not turn the {what} into an array ({exc}).") from None
     if arr.dtype in FLOAT_DTYPES and isinstance(x, (np.ndarray, np.generic)):
-        if dtype is not None and arr.dtype != dtype:
-            raise DTypeError(
-                f"{_name(where)} has {np.dtype(dtype)} parameters but the {what} is {arr.dtype}. bplearn never "
-                f"casts silently: call model.to(np.{arr.dtype}) to compute in {arr.dtype}, or cast the {what} "
-                f"with .astype(np.{np.dtype(dtype)})."
-            )
-        return arr
-    if np.issubdtype(arr.dtype, np.floating) and arr.dtype not in FLOAT_DTYPES:
+        return _same_precision(where, arr, dtype, what)
+    if np.issubdtype(arr.dtype, np.floating):
         check_dtype(where, arr.dtype)                        # float16, longdouble: not supported
-    if arr.dtype == bool or np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating):
+    if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating):
         return arr.astype(np.float64 if dtype is None else dtype)
     raise DTypeError(
         f"{_name(where)}: the {what} has dtype {arr.dtype}, but bplearn needs real numbers. "
         f"Convert it first, e.g. np.asarray(x, dtype=float)."
     )
+
+
+def _same_precision(where, arr: np.ndarray, dtype, what: str) -> np.ndarray:
+    """``arr`` if ``dtype`` is None or its own dtype, else the DTypeError that names both fixes."""
+    if dtype is not None and arr.dtype != dtype:
+        raise DTypeError(
+            f"{_name(where)} has {np.dtype(dtype)} parameters but the {what} is {arr.dtype}. bplearn never "
+            f"casts silently: call model.to(np.{arr.dtype}) to compute in {arr.dtype}, or cast the {what} "
+            f"with .astype(np.{np.dtype(dtype)})."
+        )
+    return arr
 
 
 def all_finite(a: np.ndarray) -> bool:

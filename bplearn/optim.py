@@ -235,6 +235,15 @@ class RMSprop(Optimizer):
         return f"lr={self.lr:g}, alpha={self.alpha:g}, eps={self.eps:g}, momentum={self.momentum:g}"
 
 
+def grad_norm(params) -> float:
+    """sqrt(sum over every parameter of sum(grad²)): the one global norm that clipping caps.
+
+    params: Parameters (e.g. model.parameters()) -> a float, summed in float64 so that
+    float32 gradients cannot overflow on the way.
+    """
+    return math.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64))) for p in params))
+
+
 def clip_grad_norm(params, max_norm: float) -> float:
     """Rescale all gradients together so their global L2 norm is at most ``max_norm``.
 
@@ -248,7 +257,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     """
     named = _collect_params(params, "clip_grad_norm")
     max_norm = check_number("clip_grad_norm", "max_norm", max_norm, 0.0, low_inclusive=False)
-    total = math.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for _, p in named))
+    total = grad_norm(p for _, p in named)
     if not math.isfinite(total):
         bad = [name for name, p in named if not np.all(np.isfinite(p.grad))]
         what = f"the gradient of parameter '{bad[0]}' contains NaN or inf" if bad else "the gradient norm overflows"

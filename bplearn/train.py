@@ -16,12 +16,13 @@ curves shows over-fitting.
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
 from .data.toy import DataLoader
-from .errors import NonFiniteError, ShapeError, StopTraining
+from .errors import NonFiniteError, ShapeError, StopTraining, check_count, check_number
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 from .optim import clip_grad_norm
 
@@ -33,12 +34,16 @@ class History(dict):
 
     Keys: "loss" always; "accuracy" for classification losses; "val_loss" and
     "val_accuracy" when validation data was given. ``history.stopped_early`` says
-    whether a callback ended training before the last epoch.
+    whether a callback ended training before the last epoch; ``history.diverged_at``
+    is the epoch in which the loss or a layer became NaN/inf (None if it never did),
+    and ``history.divergence`` the message that explains it ("" if none).
     """
 
     def __init__(self):
         super().__init__()
         self.stopped_early = False
+        self.diverged_at: int | None = None
+        self.divergence = ""
 
     @property
     def epochs(self) -> int:
@@ -74,7 +79,8 @@ class History(dict):
 
     def __repr__(self) -> str:
         last = ", ".join(f"{key}={values[-1]:.4g}" for key, values in self.items() if values)
-        return f"History(epochs={self.epochs}{', ' + last if last else ''})"
+        diverged = f", diverged_at={self.diverged_at}" if self.diverged_at is not None else ""
+        return f"History(epochs={self.epochs}{', ' + last if last else ''}{diverged})"
 
 
 # --- accuracy -------------------------------------------------------------------------
@@ -111,7 +117,7 @@ def _count_correct(pred: np.ndarray, y, rule) -> tuple[int, int]:
     return int(np.sum(guess == truth.reshape(guess.shape))), guess.size
 
 
-# --- the loop ---------------------------------------------------------------------------
+# --- the loop: small named steps -------------------------------------------------------
 
 def _as_loader(where: str, data, batch_size, shuffle, rng) -> DataLoader:
     if isinstance(data, DataLoader):
@@ -133,6 +139,32 @@ def _combine(loss_fn, losses: list[float], sizes: list[int]) -> float:
     if getattr(loss_fn, "reduction", "mean") == "sum":
         return float(np.sum(losses))
     return float(np.dot(losses, sizes) / np.sum(sizes))
+
+
+@dataclass
+class _Tally:
+    """Running totals over the batches of one pass: losses, batch sizes, correct guesses."""
+
+    loss_fn: object
+    rule: object
+    losses: list = field(default_factory=list)
+    sizes: list = field(default_factory=list)
+    correct: int = 0
+    guesses: int = 0
+
+    def add(self, pred, yb, loss: float) -> None:
+        self.losses.append(loss)
+        self.sizes.append(len(yb))
+        if self.rule is not None:
+            c, g = _count_correct(np.asarray(pred), yb, self.rule)
+            self.correct, self.guesses = self.correct + c, self.guesses + g
+
+    def loss(self) -> float:
+        return _combine(self.loss_fn, self.losses, self.sizes)
+
+    def results(self) -> dict[str, float]:
+        """{"loss": ..., "accuracy": ...} (accuracy only for classification)."""
+        return {"loss": self.loss()} | ({"accuracy": self.correct / self.guesses} if self.rule is not None else {})
 
 
 def _call_callbacks(callbacks, event: str, info: dict) -> bool:
@@ -170,6 +202,80 @@ def train_step(model, loss_fn, optimizer, xb, yb, clip_norm: float | None = None
     return pred, loss
 
 
+@dataclass
+class _Run:
+    """Everything one call of ``fit`` works with, so each step below takes one argument."""
+
+    model: object
+    loss_fn: object
+    optimizer: object
+    loader: DataLoader
+    val_loader: DataLoader | None
+    epochs: int
+    rule: object
+    callbacks: tuple
+    clip_norm: float | None
+    bar: object
+    step: int = 0
+
+
+def _check_fit_arguments(epochs, metrics, clip_norm) -> None:
+    check_count("fit", "epochs", epochs)
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ValueError(f"fit: unknown metric(s) {unknown}; available: {list(METRICS)}.")
+    if clip_norm is not None:
+        check_number("fit", "clip_norm", clip_norm, 0.0, low_inclusive=False)
+
+
+def _train_batches(run: _Run, epoch: int, tally: _Tally) -> bool:
+    """One pass over the training data; True if a callback asked to stop."""
+    for xb, yb in run.loader:
+        run.step += 1
+        pred, loss = train_step(run.model, run.loss_fn, run.optimizer, xb, yb, run.clip_norm)
+        tally.add(pred, yb, loss)
+        run.bar.update()
+        run.bar.set_postfix(loss=f"{tally.loss():.4f}", refresh=False)
+        if _call_callbacks(run.callbacks, "batch_end", {"epoch": epoch, "step": run.step, "loss": loss}):
+            return True
+    return False
+
+
+def _record_epoch(run: _Run, history: History, tally: _Tally) -> None:
+    """Add the epoch's training (and validation) numbers to the history and the progress bar."""
+    history._record(**tally.results())
+    if run.val_loader is not None:
+        val = evaluate(run.model, run.loss_fn, run.val_loader.X, run.val_loader.y,
+                       metrics=("accuracy",) if run.rule is not None else ())
+        history._record(**{"val_" + key: value for key, value in val.items()})
+    run.bar.set_postfix({key: f"{values[-1]:.4f}" for key, values in history.items()})
+
+
+def _divergence_message(run: _Run, epoch: int, exc: Exception) -> str:
+    lr = getattr(run.optimizer, "lr", None)
+    smaller = f", e.g. lr={lr / 10:g} instead of lr={lr:g}" if isinstance(lr, Real) else ""
+    return (f"fit: diverged at epoch {epoch} (try a smaller learning rate{smaller}; scaling the inputs or "
+            f"clip_norm=1.0 can help too). At step {run.step}: {exc}")
+
+
+def _train_epoch(run: _Run, history: History, epoch: int) -> bool:
+    """Train for one epoch, record it and run the callbacks; True if training must end here."""
+    run.model.train()
+    run.bar.set_description(f"epoch {epoch}/{run.epochs}")
+    tally = _Tally(run.loss_fn, run.rule)
+    try:
+        stop = _train_batches(run, epoch, tally)
+        _record_epoch(run, history, tally)
+    except NonFiniteError as exc:                # NaN/inf in a layer, the loss or a gradient
+        history.diverged_at, history.divergence = epoch, _divergence_message(run, epoch, exc)
+        return True
+    info = {"epoch": epoch, "history": history, "model": run.model, "optimizer": run.optimizer}
+    stop = _call_callbacks(run.callbacks, "epoch_end", info) or stop
+    if stop:
+        history.stopped_early = epoch < run.epochs or run.step < run.epochs * len(run.loader)
+    return stop
+
+
 def fit(model, loss_fn, optimizer, data, epochs: int = 10, batch_size: int = 32, val_data=None,
         shuffle: bool = True, rng=0, progress: bool = True, callbacks=(), metrics=("accuracy",),
         clip_norm: float | None = None) -> History:
@@ -188,71 +294,33 @@ def fit(model, loss_fn, optimizer, data, epochs: int = 10, batch_size: int = 32,
     clip_norm: if given, gradients are clipped to this global norm before every step.
     progress: show a tqdm bar (a widget in notebooks) with the running loss.
 
-    A NaN or infinite loss raises NonFiniteError naming the epoch and step.
+    Divergence does not raise: when a NaN or inf appears (in a layer, the loss or a
+    gradient), training stops, the message "fit: diverged at epoch N (try a smaller
+    learning rate ...)" is printed and kept in ``history.divergence``, and
+    ``history.diverged_at`` = N; the history holds the epochs completed before it.
     The model is left in the train/eval mode it had before.
     """
     loader = _as_loader("fit: data", data, batch_size, shuffle, rng)
     val_loader = None if val_data is None else _as_loader("fit: val_data", val_data, 256, False, rng)
-    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}.")
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise ValueError(f"fit: unknown metric(s) {unknown}; available: {list(METRICS)}.")
-    if clip_norm is not None and not (isinstance(clip_norm, Real) and clip_norm > 0):
-        raise ValueError(f"fit: clip_norm must be a positive number or None, got {clip_norm!r}.")
+    _check_fit_arguments(epochs, metrics, clip_norm)
     callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
-    rule = accuracy_rule(loss_fn) if "accuracy" in metrics else None
 
     from tqdm.auto import tqdm  # chooses a notebook widget or a text bar
 
+    bar = tqdm(total=epochs * len(loader), unit="batch", disable=not progress, leave=True)
+    run = _Run(model, loss_fn, optimizer, loader, val_loader, epochs,
+               accuracy_rule(loss_fn) if "accuracy" in metrics else None, callbacks, clip_norm, bar)
     history = History()
     was_training = model.training
-    bar = tqdm(total=epochs * len(loader), unit="batch", disable=not progress, leave=True)
-    step = 0
     try:
         for epoch in range(1, epochs + 1):
-            model.train()
-            bar.set_description(f"epoch {epoch}/{epochs}")
-            losses, sizes, correct, guesses = [], [], 0, 0
-            stop = False
-            for xb, yb in loader:
-                step += 1
-                try:
-                    pred, loss = train_step(model, loss_fn, optimizer, xb, yb, clip_norm)
-                except NonFiniteError as exc:
-                    lr = getattr(optimizer, "lr", None)
-                    now = f"now lr={lr:g}, try lr={lr / 10:g}" if isinstance(lr, Real) else "e.g. 10x smaller"
-                    raise NonFiniteError(
-                        f"fit: training diverged at epoch {epoch}, step {step} (NaN or inf). Try a lower "
-                        f"learning rate ({now}), scale the inputs, or pass clip_norm=1.0. Details: {exc}"
-                    ) from exc
-
-                losses.append(loss)
-                sizes.append(len(xb))
-                if rule is not None:
-                    c, g = _count_correct(np.asarray(pred), yb, rule)
-                    correct, guesses = correct + c, guesses + g
-                bar.update()
-                bar.set_postfix(loss=f"{_combine(loss_fn, losses, sizes):.4f}", refresh=False)
-                stop = _call_callbacks(callbacks, "batch_end", {"epoch": epoch, "step": step, "loss": loss})
-                if stop:
-                    break
-
-            history._record(loss=_combine(loss_fn, losses, sizes))
-            if rule is not None:
-                history._record(accuracy=correct / guesses)
-            if val_loader is not None:
-                val = evaluate(model, loss_fn, val_loader.X, val_loader.y, metrics=metrics)
-                history._record(**{"val_" + key: value for key, value in val.items()})
-            bar.set_postfix({key: f"{values[-1]:.4f}" for key, values in history.items()})
-            info = {"epoch": epoch, "history": history, "model": model, "optimizer": optimizer}
-            stop = _call_callbacks(callbacks, "epoch_end", info) or stop
-            if stop:
-                history.stopped_early = epoch < epochs or step < epochs * len(loader)
+            if _train_epoch(run, history, epoch):
                 break
     finally:
         bar.close()
         model.train(was_training)
+    if history.diverged_at is not None:
+        print(history.divergence)
     return history
 
 
@@ -285,28 +353,21 @@ def evaluate(model, loss_fn, X, y, batch_size: int = 256, metrics=("accuracy",))
     of ``batch_size`` to save memory; the loss is what loss_fn would give on all of X.
     """
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=False)
-    rule = accuracy_rule(loss_fn) if "accuracy" in metrics else None
+    tally = _Tally(loss_fn, accuracy_rule(loss_fn) if "accuracy" in metrics else None)
     was_training = model.training
     model.eval()
-    losses, sizes, correct, guesses = [], [], 0, 0
     try:
         for xb, yb in loader:
             pred = model(xb)
-            losses.append(float(loss_fn(pred, yb)))
-            sizes.append(len(xb))
-            if rule is not None:
-                c, g = _count_correct(np.asarray(pred), yb, rule)
-                correct, guesses = correct + c, guesses + g
+            tally.add(pred, yb, float(loss_fn(pred, yb)))
     finally:
         model.train(was_training)
-    result = {"loss": _combine(loss_fn, losses, sizes)}
+    result = tally.results()
     if not math.isfinite(result["loss"]):  # a custom loss may not check this itself
         raise NonFiniteError(
             f"evaluate: the loss is {result['loss']}; the model's outputs are not finite. "
             f"Training has probably diverged: retrain with a lower learning rate."
         )
-    if rule is not None:
-        result["accuracy"] = correct / guesses
     return result
 
 

@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from bplearn import nn
 from bplearn.errors import NonFiniteError
 from bplearn.nn import Parameter
-from bplearn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
+from bplearn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm, grad_norm
 
 SHAPES = [(3, 4), (4,), (2, 1, 3)]
 
@@ -273,3 +273,11 @@ def test_optimizer_base_class_is_shared_by_all_optimisers():
     assert all(issubclass(cls, Optimizer) for cls in (SGD, Adam, RMSprop))
     assert repr(SGD(make_params(), lr=0.1, momentum=0.9)) == (
         "SGD(3 parameters, lr=0.1, momentum=0.9, weight_decay=0, nesterov=False)")
+
+
+def test_grad_norm_is_the_norm_of_all_gradients_together_even_for_huge_float32_ones():
+    a, b = Parameter(np.zeros((2, 3), dtype=np.float32)), Parameter(np.zeros(4, dtype=np.float32))
+    a.grad[...] = 3e30                                     # squares overflow float32, not float64
+    b.grad[...] = -1.0
+    expected = np.linalg.norm(np.concatenate([a.grad.ravel(), b.grad.ravel()]).astype(np.float64))
+    assert grad_norm([a, b]) == pytest.approx(expected, rel=1e-12)

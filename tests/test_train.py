@@ -5,7 +5,6 @@ import pytest
 
 from bplearn import nn
 from bplearn.data import DataLoader, linear_regression, moons, spirals, train_val_split, xor
-from bplearn.errors import NonFiniteError
 from bplearn.nn.activations import ReLU, Sigmoid, Tanh
 from bplearn.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from bplearn.nn import Module
@@ -241,13 +240,37 @@ def test_model_is_in_train_mode_for_training_eval_mode_for_validation_and_restor
     assert model.training is False and probe.training is False
 
 
-def test_nan_loss_from_a_huge_learning_rate_names_epoch_and_step_and_suggests_a_lower_rate():
+def test_divergence_ends_training_with_a_printed_message_instead_of_a_traceback(capsys):
     X, y = linear_regression(n=32, n_features=3, rng=0)
-    model = nn.Sequential(nn.Linear(3, 1, rng=0))
-    with np.errstate(all="ignore"), pytest.raises(
-            NonFiniteError, match=r"fit: training diverged at epoch \d+, step \d+ \(NaN or inf\)\. "
-                                  r"Try a lower learning rate \(now lr=1e\+06, try lr=100000\)"):
-        fit(model, MSELoss(), SGD(model.parameters(), lr=1e6), (X, y), epochs=50, progress=False)
+    model = nn.Sequential(nn.Linear(3, 1, rng=0), nn.Tanh(), nn.Linear(1, 1, rng=1))
+    with np.errstate(all="ignore"):
+        history = fit(model, MSELoss(), SGD(model.parameters(), lr=1e6), (X, y), epochs=50, progress=False)
+    assert history.diverged_at is not None and 1 <= history.diverged_at < 50
+    assert history.epochs == history.diverged_at - 1                 # the epochs completed before it
+    assert all(np.isfinite(history["loss"]))
+    assert history.divergence.startswith(f"fit: diverged at epoch {history.diverged_at} (try a smaller learning "
+                                         f"rate, e.g. lr=100000 instead of lr=1e+06;")
+    assert "NaN or inf" in history.divergence                        # the layer's own explanation follows
+    assert capsys.readouterr().out == history.divergence + "\n"
+    assert f"diverged_at={history.diverged_at}" in repr(history)
+
+
+def test_a_run_that_does_not_diverge_says_so():
+    X, y = binary(xor, n=32)
+    model = mlp(Tanh)
+    history = fit(model, BCEWithLogitsLoss(), SGD(model.parameters(), lr=0.1), (X, y), epochs=2, progress=False)
+    assert history.diverged_at is None and history.divergence == "" and "diverged" not in repr(history)
+
+
+def test_divergence_in_validation_is_reported_too(capsys):
+    X, y = linear_regression(n=16, n_features=2, rng=0)
+    X_val = X.copy()
+    X_val[0, 0] = np.nan                                    # bad validation data: the first layer names it
+    model = nn.Sequential(nn.Linear(2, 1, rng=0))
+    history = fit(model, MSELoss(), SGD(model.parameters(), lr=0.01), (X, y), val_data=(X_val, y), epochs=3,
+                  progress=False)
+    assert history.diverged_at == 1 and "Linear(in_features=2" in history.divergence
+    assert "NaN or inf in the input" in capsys.readouterr().out
 
 
 def test_progress_false_prints_nothing(capsys):
@@ -270,7 +293,8 @@ def test_progress_bar_shows_epochs_and_the_loss(capsys):
     (dict(data=np.zeros((4, 2))), TypeError, r"fit: data must be a pair \(X, y\) or a DataLoader, got ndarray"),
     (dict(epochs=0), ValueError, "epochs must be a whole number >= 1, got 0"),
     (dict(metrics=("f1",)), ValueError, r"unknown metric\(s\) \['f1'\]; available: \['accuracy'\]"),
-    (dict(clip_norm=-1), ValueError, "clip_norm must be a positive number or None"),
+    (dict(clip_norm=-1), ValueError, r"fit: clip_norm must be in \(0, inf\), got -1\.0"),
+    (dict(epochs=2.5), TypeError, "fit: epochs must be a whole number >= 1, got 2.5"),
 ])
 def test_fit_rejects_bad_arguments_with_a_clear_message(kwargs, error, message):
     model = mlp(Tanh)

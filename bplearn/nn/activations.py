@@ -37,6 +37,19 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def softmax_backward(s: np.ndarray, grad: np.ndarray, axis: int = -1) -> np.ndarray:
+    """dL/dx for s = softmax(x) along ``axis``, given grad = dL/ds.  Same shape as s.
+
+    Along the axis, ds_i/dx_j = s_i * (delta_ij - s_j): every output depends on every input.
+    Multiplying grad by that (symmetric) Jacobian gives
+        sum_i grad_i * s_i * (delta_ij - s_j) = s_j * (grad_j - sum_i grad_i * s_i),
+    so the C x C matrix is never built: one weighted sum per slice is enough. Entries with
+    s = 0 (e.g. masked attention weights) get no gradient without any extra code.
+    """
+    dot = np.sum(grad * s, axis=axis, keepdims=True)        # (..., 1, ...): sum_i grad_i s_i per slice
+    return s * (grad - dot)
+
+
 def sigmoid_slope(s: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """s * (1 - s): the derivative of sigmoid where its output is s (written into ``out`` if given)."""
     out = np.subtract(1.0, s, out=out)
@@ -95,45 +108,48 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
-class Sigmoid(Module):
+class _SlopeFromOutput(Module):
+    """An activation whose derivative can be written with its output alone (sigmoid, tanh).
+
+    Subclasses name the function and its slope; forward caches only the output.
+    """
+
+    function = staticmethod(np.tanh)                         # x -> out
+    slope = staticmethod(tanh_slope)                         # out -> d out / d x
+
+    def __init__(self):
+        self._out = None
+
+    def forward(self, x):
+        x = check_input(self, x)
+        self._out = self.function(x)                         # cache: the derivative needs only the output
+        return self._out
+
+    def backward(self, grad_out):                            # grad_out: same shape as x
+        out = self._require_cache("_out")
+        grad_out = check_grad_out(self, grad_out, out.shape)
+        return grad_out * self.slope(out)
+
+
+class Sigmoid(_SlopeFromOutput):
     """out = 1 / (1 + exp(-x)), element-wise, computed without overflow.
 
     x: any shape -> out: same shape, in [0, 1].  Derivative: out * (1 - out),
     at most 1/4, which is one reason deep sigmoid networks have vanishing gradients.
     """
 
-    def __init__(self):
-        self._out = None
-
-    def forward(self, x):
-        x = check_input(self, x)
-        self._out = sigmoid(x)                               # cache: the derivative needs only the output
-        return self._out
-
-    def backward(self, grad_out):                            # grad_out: same shape as x
-        out = self._require_cache("_out")
-        grad_out = check_grad_out(self, grad_out, out.shape)
-        return grad_out * sigmoid_slope(out)
+    function = staticmethod(sigmoid)
+    slope = staticmethod(sigmoid_slope)
 
 
-class Tanh(Module):
+class Tanh(_SlopeFromOutput):
     """out = tanh(x), element-wise.
 
     x: any shape -> out: same shape, in [-1, 1].  Derivative: 1 - out**2.
     """
 
-    def __init__(self):
-        self._out = None
-
-    def forward(self, x):
-        x = check_input(self, x)
-        self._out = np.tanh(x)                               # cache: the derivative needs only the output
-        return self._out
-
-    def backward(self, grad_out):                            # grad_out: same shape as x
-        out = self._require_cache("_out")
-        grad_out = check_grad_out(self, grad_out, out.shape)
-        return grad_out * tanh_slope(out)
+    function = staticmethod(np.tanh)
+    slope = staticmethod(tanh_slope)
 
 
 class Softmax(Module):
@@ -161,13 +177,7 @@ class Softmax(Module):
 
     def backward(self, grad_out):                            # grad_out: same shape as x
         s = self._require_cache("_out")
-        g = check_grad_out(self, grad_out, s.shape)
-        # Along dim, ds_i/dx_j = s_i * (delta_ij - s_j): every output depends on every input.
-        # Multiplying g by that (symmetric) Jacobian gives
-        #     sum_i g_i * s_i * (delta_ij - s_j) = s_j * (g_j - sum_i g_i * s_i),
-        # so we never build the C x C matrix: one weighted sum per slice is enough.
-        dot = np.sum(g * s, axis=self.dim, keepdims=True)   # (..., 1, ...): sum_i g_i s_i per slice
-        return s * (g - dot)                                 # same shape as x
+        return softmax_backward(s, check_grad_out(self, grad_out, s.shape), axis=self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..errors import check_grad_out, check_sequence
-from .activations import softmax
+from .activations import softmax, softmax_backward
 from .init import make_rng, xavier_uniform
 from .module import Module, Parameter
 
@@ -80,9 +80,8 @@ class SelfAttention(Module):
         # ctx = A V: a batched matmul, so each factor gets the other one's transpose.
         dattn = dctx @ v.transpose(0, 2, 1)                 # (N, T, E) @ (N, E, T) -> (N, T, T)
         dv = attn.transpose(0, 2, 1) @ dctx                 # (N, T, T) @ (N, T, E) -> (N, T, E)
-        # Softmax backward, row by row: ds = A * (dA - sum_s(dA * A)). Masked entries
-        # have A = 0, so they get no gradient without any extra code.
-        dscores = attn * (dattn - (dattn * attn).sum(axis=-1, keepdims=True))  # (N, T, T)
+        # Softmax backward, row by row: ds = A * (dA - sum_s(dA * A)); masked entries (A = 0) get none.
+        dscores = softmax_backward(attn, dattn)             # (N, T, T)
         dscores /= math.sqrt(E)
         dq = dscores @ k                                    # (N, T, T) @ (N, T, E) -> (N, T, E)
         dk = dscores.transpose(0, 2, 1) @ q                 # (N, T, T) @ (N, T, E) -> (N, T, E)
