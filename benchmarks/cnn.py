@@ -1,11 +1,12 @@
-"""A small CNN on MNIST-sized images, forward + backward, bplearn vs PyTorch (CPU).
+"""A small CNN on MNIST-sized images, one real training step, bplearn vs PyTorch (CPU).
 
 conv8(3x3, pad 1) - ReLU - maxpool 2 - conv16(3x3, pad 1) - ReLU - maxpool 2 - flatten -
 linear 10, batch 64 of 1x28x28 images. Target: bplearn time <= 1.0 x torch time.
 
-Both sides start from the same weights, see the same batch and get the same upstream
-gradient dL/d(logits), so they do the same arithmetic; we check that they agree
-before timing. The torch input does not require a gradient (as in training), and
+The step is what fit runs per batch: zero_grad, forward, cross-entropy loss and its
+backward, every layer's backward, an SGD update. Both sides start from the same
+weights and see the same batch and labels, so they do the same arithmetic; we check
+that they agree (and that bplearn changes no dtype) before timing. The torch input does not require a gradient (as in training), and
 likewise bplearn's first layer has ``input_grad = False``.
 """
 from __future__ import annotations
@@ -14,8 +15,7 @@ import numpy as np
 
 from bplearn import nn
 
-from .common import (checked_torch_step, layer_breakdown, row, set_torch_threads, time_interleaved,
-                     training_step)
+from .common import bplearn_step, checked_torch_step, layer_breakdown, row, set_torch_threads, time_interleaved
 
 BATCH, TARGET = 64, 1.0
 NOTES = ""          # filled in by run(): where bplearn's time goes, layer by layer
@@ -38,14 +38,15 @@ def run() -> list[dict]:
     for dtype in (np.float32, np.float64):
         rng = np.random.default_rng(0)
         x = rng.random((BATCH, 1, 28, 28)).astype(dtype)
-        grad_logits = rng.standard_normal((BATCH, 10)).astype(dtype)
+        labels = rng.integers(0, 10, BATCH)
+        grad_logits = rng.standard_normal((BATCH, 10)).astype(dtype)   # only for the layer breakdown
         model = build_bplearn()
         model.to(dtype)
         model[0].input_grad = False   # like torch: the data needs no gradient
-        bplearn_step = training_step(model, x, grad_logits)
-        torch_step = checked_torch_step(model, x, grad_logits, torch)
-        ms = time_interleaved({"bplearn": bplearn_step, "torch": torch_step})
-        rows.append(row(f"CNN fwd+bwd, batch {BATCH}, {np.dtype(dtype).name}", ms["bplearn"], "torch",
+        steps = {"bplearn": bplearn_step(model, x, labels, "cross_entropy"),
+                 "torch": checked_torch_step(model, x, labels, "cross_entropy", torch)}
+        ms = time_interleaved(steps)
+        rows.append(row(f"CNN training step, batch {BATCH}, {np.dtype(dtype).name}", ms["bplearn"], "torch",
                         ms["torch"], TARGET))
         if dtype == np.float32:
             breakdown = layer_breakdown(model, x, grad_logits)

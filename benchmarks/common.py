@@ -18,7 +18,9 @@ from typing import Callable
 
 import numpy as np
 
+from bplearn import nn
 from bplearn.models import to_torch
+from bplearn.optim import SGD
 
 
 def set_torch_threads():
@@ -68,30 +70,55 @@ def row(name: str, bplearn_ms: float, reference: str, reference_ms: float, targe
 
 
 
-def training_step(model, x, grad_out) -> Callable[[], None]:
-    """One bplearn forward + backward pass of a Sequential, as a function to time."""
+LR = 0.01           # plain SGD on both sides: the update is one pass over the weights
+
+
+def training_step(model, loss_fn, optimizer, x, y) -> Callable[[], None]:
+    """One real bplearn training step, as a function to time: zero_grad, forward, loss,
+    loss backward, every layer's backward, optimiser step."""
     def step():
-        model.zero_grad()
-        model(x)
-        model.backward(grad_out)
+        optimizer.zero_grad()
+        loss_fn(model(x), y)
+        model.backward(loss_fn.backward())
+        optimizer.step()
     return step
 
 
-def checked_torch_step(model, x, grad_out, torch) -> Callable[[], None]:
-    """The same step in torch (``bplearn.models.to_torch``: same layers, same weights, x's
-    dtype), after checking both sides produce the same parameter gradients, so the two
-    timings measure the same arithmetic."""
+def bplearn_step(model, x, y, loss: str) -> Callable[[], None]:
+    """``training_step`` with the named loss ("cross_entropy" or "mse") and SGD(lr=LR),
+    after checking that one step changes no array's dtype."""
+    loss_fn = nn.CrossEntropyLoss() if loss == "cross_entropy" else nn.MSELoss()
+    step = training_step(model, loss_fn, SGD(model.parameters(), lr=LR), x, y)
+    step()
+    arrays = {"output": model(x), "dL/doutput": loss_fn.backward()}
+    arrays |= {f"{n}.data": p.data for n, p in model.named_parameters()}
+    arrays |= {f"{n}.grad": p.grad for n, p in model.named_parameters()}
+    changed = {name: a.dtype for name, a in arrays.items() if a.dtype != x.dtype}
+    if changed:
+        raise AssertionError(f"a {x.dtype} training step changed dtypes: {changed}")
+    return step
+
+
+def checked_torch_step(model, x, y, loss: str, torch) -> Callable[[], None]:
+    """The same step in torch: ``bplearn.models.to_torch`` (same layers, same weights,
+    x's dtype), the same loss, SGD(lr=LR). Before returning it checks that one step on
+    each side, from the same weights, leaves both models computing the same outputs,
+    so the two timings measure the same arithmetic."""
     torch_model = to_torch(model).to(torch.float32 if x.dtype == np.float32 else torch.float64)
-    tx, tgrad = torch.from_numpy(x), torch.from_numpy(grad_out)
+    loss_fn = torch.nn.CrossEntropyLoss() if loss == "cross_entropy" else torch.nn.MSELoss()
+    opt = torch.optim.SGD([p for p in torch_model.parameters() if p.requires_grad], lr=LR)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
     def step():
-        torch_model.zero_grad()
-        torch_model(tx).backward(tgrad)
+        opt.zero_grad()
+        loss_fn(torch_model(tx), ty).backward()
+        opt.step()
 
-    training_step(model, x, grad_out)(), step()
+    bplearn_step(model, x, y, loss)                 # one step each, from the same weights
+    step()
     tol = 1e-3 if x.dtype == np.float32 else 1e-9
-    for p, tp in zip(model.parameters(), torch_model.parameters()):
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=tol, atol=tol)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(x), torch_model(tx).numpy(), rtol=tol, atol=tol)
     return step
 
 

@@ -129,15 +129,8 @@ def _same_precision(where, arr: np.ndarray, dtype, what: str) -> np.ndarray:
 
 
 def all_finite(a: np.ndarray) -> bool:
-    """True if no entry of ``a`` is NaN or inf.
-
-    Its sum is NaN or inf whenever an entry is, and summing is cheaper than testing every
-    entry; only a non-finite sum (which a huge but finite array can also give) is
-    followed by the entry-by-entry test.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(a, axis=None)
-    return bool(np.isfinite(total) or np.isfinite(a).all())
+    """True if no entry of ``a`` is NaN or inf (one vectorised pass; faster than summing ``a``)."""
+    return bool(np.isfinite(a).all())
 
 
 def check_input(where, x, dtype=None, what: str = "input") -> np.ndarray:

@@ -120,7 +120,8 @@ def _tensor(torch, p):
 
 
 def _torch_recurrent(torch, layer, i: int):
-    """torch.nn.RNN / LSTM with our weights; torch's second bias (bias_hh) is set to zero."""
+    """torch.nn.RNN / LSTM with our weights; torch's second bias (bias_hh) is zero and frozen,
+    so training the twin moves the same numbers as training ours."""
     if layer.bptt_steps is not None:
         raise TypeError(f"to_torch: layer {i}, {layer.short_name()}, truncates BPTT, which torch.nn."
                         f"{type(layer).__name__} cannot do. Compare with bptt_steps=None.")
@@ -134,6 +135,7 @@ def _torch_recurrent(torch, layer, i: int):
         twin.weight_hh_l0.copy_(_tensor(torch, layer.weight_hh))
         twin.bias_ih_l0.copy_(_tensor(torch, layer.bias))
         twin.bias_hh_l0.zero_()
+    twin.bias_hh_l0.requires_grad_(False)      # ours has one bias: keep torch's second one at zero
     return _torch_sequence_modules(torch).OutputSequence(twin)
 
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .errors import NonFiniteError, check_number
+from .errors import NonFiniteError, all_finite, check_number
 from .nn.module import Module, Parameter
 
 
@@ -103,7 +103,7 @@ class Optimizer:
     def _check_finite_grads(self) -> None:
         # Checked for all parameters before any is touched, so a failed step changes nothing.
         for name, p in self.named_params:
-            if not np.all(np.isfinite(p.grad)):
+            if not all_finite(p.grad):
                 raise NonFiniteError(
                     f"{type(self).__name__}.step(): the gradient of parameter '{name}' (shape "
                     f"{p.shape}) contains NaN or inf, so updating would destroy the weights. "
@@ -150,7 +150,8 @@ class SGD(Optimizer):
             b = state.setdefault("momentum_buffer", np.zeros_like(p.data))
             b[...] = self.momentum * b + grad                  # in place: the state keeps it
             grad = grad + self.momentum * b if self.nesterov else b
-        p.data -= self.lr * grad
+        step = np.multiply(grad, self.lr, out=state.setdefault("step", np.empty_like(p.data)))
+        p.data -= step                                          # θ <- θ - lr g, with no new array per step
 
     def extra_repr(self) -> str:
         return (f"lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "

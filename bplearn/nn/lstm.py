@@ -134,6 +134,7 @@ class LSTM(Module):
         da_o *= tanh_c                                      # dh_t/da_o = tanh(c_t) * sigmoid'(a_o)
         dh_dc = tanh_slope(tanh_c, out=np.empty_like(tanh_c))
         dh_dc *= o                                          # dh_t/dc_t = o * tanh'(c_t)
+        da_ifg = da[..., :3 * H].reshape(T, N, 3, H)        # view of the i, f, g blocks side by side
         W_hh = self.weight_hh.data                          # (4H, H)
         k = self.bptt_steps
         self.grad_norms = np.empty(T)
@@ -141,9 +142,7 @@ class LSTM(Module):
             dh = dhs[t] + dh_next                           # (N, H) own output + the future
             self.grad_norms[t] = math.sqrt(np.vdot(dh, dh))  # record ||dL/dh_t|| for plots
             dc = dc_next + dh * dh_dc[t]                    # (N, H) via c_{t+1} and via h_t
-            da_i[t] *= dc                                   # (N, H) input gate:  dL/dc_t * dc_t/da_i
-            da_f[t] *= dc                                   # (N, H) forget gate: dL/dc_t * dc_t/da_f
-            da_g[t] *= dc                                   # (N, H) candidate:   dL/dc_t * dc_t/da_g
+            da_ifg[t] *= dc[:, None]                        # (N, 3, H) i, f, g: dL/dc_t * dc_t/da (one op)
             da_o[t] *= dh                                   # (N, H) output gate: dL/dh_t * dh_t/da_o
             dh_next = da[t] @ W_hh                          # (N, 4H) @ (4H, H) -> dL/dh_{t-1}
             dc_next = dc * f[t]                             # (N, H) the gradient highway
