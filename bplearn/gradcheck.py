@@ -124,9 +124,9 @@ def check_module(module, *inputs, eps: float = DEFAULT_EPS, tol: float = DEFAULT
 
     The scalar loss is L = sum_k sum(out_k * R_k) with fixed random R_k, so
     dL/d(out_k) = R_k is what we feed to ``module.backward``. Works for modules
-    that take several inputs and/or return a tuple (e.g. an RNN returning
-    (all_hidden, last_hidden) and taking (x, h0)); backward receives one upstream
-    gradient per output and returns one gradient per input.
+    that take several inputs and/or return a tuple: backward receives one upstream
+    gradient per output and returns one gradient per input. Inputs whose gradient
+    backward does not return (an RNN's h0, kept as ``grad_h0``) are not checked.
 
     Returns {"input0": err, ..., "<param name>": err}.
     """
