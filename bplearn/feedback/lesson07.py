@@ -76,8 +76,7 @@ def _bn_variance_without_1_over_n(x, gamma, dy, eps):
 
 
 def _bn_without_gamma(x, gamma, dy, eps):
-    dx, dgamma, dbeta = _batchnorm_backward(x, np.ones_like(gamma), dy, eps)
-    return dx, dgamma, dbeta
+    return _batchnorm_backward(x, np.ones_like(gamma), dy, eps)     # dgamma does not depend on gamma
 
 
 def _bn_dgamma_from_x(x, gamma, dy, eps):

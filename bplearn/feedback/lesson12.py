@@ -59,7 +59,7 @@ def _fit_with_validation(model, loss_fn, optimizer, train_loader, X_val, y_val, 
     Returns train_loss, val_loss, val_accuracy: three arrays of shape (epochs,).
     """
     train_loss, val_loss, val_accuracy = [], [], []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         model.train()                                    # dropout and batch norm in training mode
         batch_losses = []
         for xb, yb in train_loader:
