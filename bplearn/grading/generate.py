@@ -73,11 +73,27 @@ def run_generate_assignment(course_root: Path, assignment: str, *, database: boo
     return Path(course_root) / "release" / assignment
 
 
-def generate(source: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT) -> list[Path]:
+def write_visible_checks(notebooks, visible_out=None) -> list[Path]:
+    """For every notebook with a judge spec beside it, write its shipped visible checks."""
+    from .check import VISIBLE_DIR, write_visible
+    from .spec import check_notebook, load_spec, spec_path_for
+
+    written = []
+    for nb in notebooks:
+        if spec_path_for(nb).exists():
+            exercise = load_spec(spec_path_for(nb))
+            check_notebook(exercise, nb)
+            written.append(write_visible(exercise, Path(visible_out) if visible_out else VISIBLE_DIR))
+    return written
+
+
+def generate(source: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT, visible_out=None) -> list[Path]:
     """Write the learner version of every notebook in ``source`` to ``out``.
 
     Notebooks in ``out`` that no longer have a solution are removed; other files in
-    ``out`` are left alone. Returns the written paths.
+    ``out`` are left alone. Exercises with a judge spec (``exNN_name.judge.py``) also get
+    their visible checks written to ``visible_out`` (default: bplearn/grading/visible/).
+    Returns the written notebook paths.
     """
     notebooks = solution_notebooks(source)
     out = Path(out)
@@ -93,4 +109,5 @@ def generate(source: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT) -> l
             target = out / nb.name
             target.write_bytes((release / nb.name).read_bytes())  # plain write: no read-only bits
             written.append(target)
+    write_visible_checks(notebooks, visible_out)
     return written
