@@ -290,8 +290,8 @@ def test_bptt_stepper_ticking_truncation_keeps_the_clipping_the_code_set():
     truncate.value = False
     assert stepper.bptt_steps is None and stepper.clip_norm == 0.5
     before = stepper.trace
-    max_norm.value = 0.5000000000000001                                # echoed back by the browser
-    k.value = k.value                                                  # a re-render
+    max_norm.value = 0.5                                               # a re-render sends the same choice
+    k.value = k.value
     assert stepper.trace is before and stepper.clip_norm == 0.5
 
 
@@ -387,12 +387,20 @@ def test_playground_a_float_echoed_back_by_the_browser_changes_nothing():
     play.train()
     before, status, image = weights(play), play.status, controls.image.value
     controls.inputs["momentum"].value = 0.9000000000000001             # what the browser sends on render
-    controls.inputs["lr"].value = 0.1 * (1 + 1e-12)
-    controls.inputs["lr"].value = 10 ** (-1 + 0.004)                   # a snap within half a slider step
+    controls.inputs["momentum"].value = 0.9004                         # a snap within half a slider step
+    controls.inputs["lr"].value = 0.1                                  # a re-render sends the same choice
     assert play.settings["momentum"] == 0.9 and play.settings["lr"] == 0.1
     assert play.state["epoch"] == 3 and play.status == status == "done"
     for a, b in zip(before, weights(play)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_log_scale_controls_offer_exact_numbers_and_keep_a_value_set_in_code():
+    stepper = BPTTStepper(nn.RNN(2, 3, rng=0), np.zeros((4, 2)), clip_norm=0.37)
+    max_norm = bptt_controls(stepper)[3]
+    assert max_norm.value == 0.37 and max_norm.label == "0.37"          # listed, not replaced by 0.5
+    labels = [label for label, _ in max_norm.options]
+    assert labels[:4] == ["0.001", "0.002", "0.005", "0.01"] and "0.37" in labels and labels[-1] == "100"
 
 
 def test_playground_configuration_in_code_shows_in_the_controls():

@@ -78,10 +78,41 @@ class ControlSync:
         return abs(new - current) < step / 2
 
     def put(self, control, value) -> None:
-        """control.value = value, unless it already shows it (no message to the browser)."""
-        if not same_setting(control.value, value):
-            with self.setting():
-                control.value = value
+        """control.value = value, unless it already shows it (no message to the browser).
+
+        A choice control (dropdown, selection slider) that lacks ``value`` gets it added
+        to its options, so a setting made in code is shown, never replaced by a neighbour.
+        """
+        if same_setting(control.value, value):
+            return
+        with self.setting():
+            options = getattr(control, "options", None)
+            if options is not None and value not in [_option_value(o) for o in options]:
+                control.options = with_choice(options, value)
+            control.value = value
+
+
+def _option_value(option):
+    return option[1] if isinstance(option, tuple) else option
+
+
+def with_choice(options, value) -> list:
+    """``options`` plus ``value``, sorted by value; (label, value) pairs stay pairs, labelled like ``log_choices``."""
+    if options and isinstance(options[0], tuple):
+        return sorted({*options, (f"{value:g}", value)}, key=lambda o: o[1])
+    return sorted({*options, value})
+
+
+def log_choices(low: float, high: float) -> list[tuple[str, float]]:
+    """(label, value) for 1, 2, 5 times each power of ten from ``low`` to ``high``: 0.001, 0.002, 0.005, 0.01, ...
+
+    For a selection slider on a log scale: every position is an exact number, so the
+    browser can neither snap nor round it (a float slider on a log scale would turn 0.5
+    into 10**-0.3 = 0.501).
+    """
+    values = [m * 10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+              for m in (1, 2, 5)]
+    return [(f"{v:g}", float(f"{v:.12g}")) for v in values if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
 
 
 def html_text(text: str) -> str:

@@ -11,7 +11,7 @@ from ...nn.rnn import RNN
 from ..trace import fmt, trace_rnn
 from ..viz.rnn import RNNView
 from ..viz.style import new_figure
-from .base import Stepper
+from .base import Stepper, log_choices
 
 CLIP_RANGE = (1e-3, 100.0)      # max norms the slider offers (a log scale)
 
@@ -84,12 +84,10 @@ class BPTTStepper(Stepper):
         import ipywidgets as w
 
         T = self.trace.info["T"]
-        low, high = np.log10(CLIP_RANGE)
         self._truncate = w.Checkbox(description="truncate BPTT", indent=False)
         self._k = w.IntSlider(min=1, max=T, description="block k")
         self._clip = w.Checkbox(description="clip gradients", indent=False)
-        self._norm = w.FloatLogSlider(base=10, min=low, max=high, step=0.01, readout_format=".3g",
-                                      description="max norm")
+        self._norm = w.SelectionSlider(options=log_choices(*CLIP_RANGE), value=1.0, description="max norm")
         self._truncate.observe(lambda c: self._on_control(c, self._truncate_changed), names="value")
         self._k.observe(lambda c: self._on_control(c, self._k_changed), names="value")
         self._clip.observe(lambda c: self._on_control(c, self._clip_changed), names="value")

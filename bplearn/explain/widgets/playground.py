@@ -23,7 +23,7 @@ from ...errors import NonFiniteError
 from ...train import accuracy, fit
 from ..viz.curves import TrainingView
 from ..viz.style import StepRenderer, new_figure
-from .base import TEXT_CLASS, ControlSync, TextFallback, html_text, same_setting
+from .base import TEXT_CLASS, ControlSync, TextFallback, html_text, log_choices, same_setting
 
 DATASETS = {"xor": data.xor, "moons": data.moons, "spirals": data.spirals, "circles": data.circles}
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -319,7 +319,7 @@ class PlaygroundControls:
             "width": w.IntSlider(min=1, max=64, description="width"),
             "activation": w.Dropdown(options=list(ACTIVATIONS), description="activation"),
             "optimizer": w.Dropdown(options=list(OPTIMIZERS), description="optimiser"),
-            "lr": w.FloatLogSlider(base=10, min=-6, max=1, step=0.01, readout_format=".2g", description="lr"),
+            "lr": w.SelectionSlider(options=log_choices(1e-6, 5.0), value=0.01, description="lr"),
             "batch_size": w.Dropdown(options=list(BATCH_SIZES), description="batch"),
             "momentum": w.FloatSlider(min=0.0, max=0.999, step=0.001, readout_format=".3f", description="momentum"),
             "epochs": w.BoundedIntText(min=1, max=10_000, description="epochs"),
@@ -349,10 +349,6 @@ class PlaygroundControls:
     def show(self, playground: Playground) -> None:
         """Make every control, the status text and the picture show the playground's state."""
         s = playground.settings
-        batch = self.inputs["batch_size"]
-        if s["batch_size"] not in batch.options:            # a size set in code is listed, not replaced
-            with self.sync.setting():
-                batch.options = sorted({*batch.options, s["batch_size"]})
         for key, control in self.inputs.items():
             self.sync.put(control, s[key])
         training = playground.running
