@@ -180,7 +180,7 @@ def write_workdir(workdir: Path, cells: list, parts, cases: dict, cell_timeout: 
                 if not name.startswith("_"):
                     arrays[f"{part_id}/{i}/{name}"] = np.asarray(v)
     np.savez(workdir / "inputs.npz", **arrays)
-    probes = [{"id": p.id, "probe": p.probe.to_json()} for p in parts]
+    probes = [{"id": p.id, "probe": p.probe.to_json(), "cases": len(cases[p.id])} for p in parts]
     program = {"cells": cells, "probes": probes, "cell_timeout": cell_timeout}
     (workdir / "program.json").write_text(json.dumps(program), encoding="utf-8")
 
@@ -335,7 +335,7 @@ def _property_problem(m, case: Case, got) -> str | None:
     check = m["check"]
     if check["kind"] == "accuracy":
         labels = np.asarray(case.inputs[check["labels"]])
-        shape_problem = diagnose(m["quantity"], got, labels.astype(float), 0, np.inf, None, "", "")
+        shape_problem = diagnose(m["quantity"], got, labels.astype(float), 0.0, 1e12, None, "", "")
         if shape_problem:
             return shape_problem
         acc = float(np.mean(np.asarray(got) == labels))

@@ -18,6 +18,7 @@ import io
 import json
 import linecache
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -54,7 +55,7 @@ class _Encoder:
         self.bytes += array.nbytes
         if self.bytes > MAX_ARRAY_BYTES:
             return {"kind": "too large", "shape": list(array.shape)}
-        self.arrays[key] = np.ascontiguousarray(array)
+        self.arrays[key] = np.array(array, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
         return {"kind": "array", "key": key, "pytype": pytype}
 
 
@@ -66,16 +67,36 @@ def _safe_repr(value) -> str:
     return text[:80]
 
 
-def run_cells(cells: list, namespace: dict) -> list:
-    """Execute the cells in order; return one error description per failed cell (others go on)."""
+class CellTimeout(Exception):
+    """A cell or a probe ran longer than the per-cell time limit."""
+
+
+def _on_alarm(signum, frame):
+    raise CellTimeout("it ran longer than the time limit for one cell (an endless loop?)")
+
+
+def _alarm(seconds: float) -> None:
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def run_cells(cells: list, namespace: dict, timeout: float = 0) -> list:
+    """Execute the cells in order; return one error description per failed cell (others go on).
+
+    timeout: seconds per cell (0: none). Learner code can switch the alarm off; then the
+    sandbox's wall-time limit ends the whole run instead.
+    """
     errors = []
     for index, source in enumerate(cells):
         filename = f"<cell {index}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # inspect, tracebacks
         try:
+            _alarm(timeout)
             exec(compile(_without_magics(source), filename, "exec"), namespace)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt too: one cell, not the notebook
             errors.append({"cell": index, **_describe_error(exc)})
+        finally:
+            _alarm(0)
     return errors
 
 
@@ -129,19 +150,38 @@ def main(workdir: str) -> int:
     inputs = load_inputs(workdir / "inputs.npz")
     out = workdir / "out"
     out.mkdir(exist_ok=True)
+    timeout = float(program.get("cell_timeout", 0))
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _on_alarm)
     namespace = {"__name__": "__main__", "display": print}
-    cell_errors = run_cells(program["cells"], namespace)
+    cell_errors = run_cells(program["cells"], namespace, timeout)
     encoder, results = _Encoder(), {}
     for part in program["probes"]:
         cases = []
-        for i, case in enumerate(inputs.get(part["id"], [])):
-            status, payload = run_probe(part["probe"], namespace, {k: _copy(v) for k, v in case.items()})
+        given = inputs.get(part["id"], [])
+        for i in range(int(part["cases"])):
+            case = given[i] if i < len(given) else {}   # a part without inputs (a value) has no arrays
+            try:
+                _alarm(timeout)
+                status, payload = run_probe(part["probe"], namespace, {k: _copy(v) for k, v in case.items()})
+            except BaseException as exc:  # the alarm, or a probe of the spec failing on an odd answer
+                status, payload = "error", _describe_error(exc)
+            finally:
+                _alarm(0)
             detail = encoder.encode(payload, f"{part['id']}/{i}") if status == "ok" else payload
             cases.append({"status": status, "value" if status == "ok" else "detail": detail})
         results[part["id"]] = cases
-    np.savez(out / "outputs.npz", **encoder.arrays)
-    (out / "outputs.json").write_text(json.dumps({"cell_errors": cell_errors, "parts": results}), encoding="utf-8")
+        _save(out, encoder, cell_errors, results)   # after every part: a later endless loop keeps these
+    _save(out, encoder, cell_errors, results)
     return 0
+
+
+def _save(out: Path, encoder: _Encoder, cell_errors: list, results: dict) -> None:
+    """Write the arrays, then the manifest that points into them (the judge reads the manifest)."""
+    np.savez(out / "outputs.tmp.npz", **encoder.arrays)
+    os.replace(out / "outputs.tmp.npz", out / "outputs.npz")
+    (out / "outputs.tmp.json").write_text(json.dumps({"cell_errors": cell_errors, "parts": results}), encoding="utf-8")
+    os.replace(out / "outputs.tmp.json", out / "outputs.json")
 
 
 def _copy(value):
