@@ -3,6 +3,8 @@
     bplearn course DIR   copy the lesson and exercise notebooks into DIR
     bplearn check        is this Python ready for the course? says what to fix if not
     bplearn grade ...    the grading driver (the same as ``python -m bplearn.grading ...``)
+    bplearn submit NB    grade your own exercise notebook with the judge (visible parts)
+    bplearn progress     which lessons and exercises in a course folder are done
 
 ``main(argv)`` returns the exit status: 0 when all went well, 1 when something needs
 fixing (the message says what), 2 for a command line that does not parse.
@@ -318,6 +320,28 @@ def run_grade(argv: list[str], driver_name: str = "bplearn.grading.__main__") ->
     return 0 if status is None else int(status)
 
 
+# ----------------------------------------------------------------------------- submit, progress
+
+def _submit(notebook: Path) -> int:
+    """``bplearn submit``: self-grading; errors a learner can fix are one line, not a traceback."""
+    from .grading.selfgrade import submit
+
+    if not notebook.is_file():
+        _error(f"{notebook} is not a file: give the path of your saved exercise notebook.", command="submit")
+        return 2
+    try:
+        return submit(notebook)
+    except (ValueError, FileNotFoundError, LookupError) as exc:
+        _error(str(exc), command="submit")
+        return 2
+
+
+def _progress(folder: Path) -> int:
+    from .grading.selfgrade import progress
+
+    return progress(folder)
+
+
 # ----------------------------------------------------------------------------- command line
 
 def _count(n: int, kind: str) -> str:
@@ -358,9 +382,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the Jupyter kernel to try (default: python3, the one the notebooks use)")
     check.set_defaults(run=lambda args: run_checks(args.kernel))
 
+    submit = commands.add_parser(
+        "submit", help="grade your exercise notebook with the judge, on its visible parts",
+        description="Grade an exercise notebook (exNN_name.ipynb) with the same judge instructors use: "
+                    "your code runs in a separate process (sandboxed where the platform allows) on the "
+                    "visible parts' inputs, and every part gets points and feedback. Hidden parts are "
+                    "your instructor's and are not graded here.")
+    submit.add_argument("notebook", metavar="NOTEBOOK", type=Path, help="your exercise notebook (save it first)")
+    submit.set_defaults(run=lambda args: _submit(args.notebook))
+
+    progress = commands.add_parser(
+        "progress", help="show which lessons and exercises in a course folder are done",
+        description="List the lessons (run or not yet) and exercises (last `bplearn submit` score) in DIR.")
+    progress.add_argument("dir", metavar="DIR", type=Path, nargs="?", default=Path("."),
+                          help="the course folder (default: the current folder)")
+    progress.set_defaults(run=lambda args: _progress(args.dir))
+
     # Only listed here: main() hands everything after "grade" to the driver, --help included.
     commands.add_parser("grade", add_help=False,
-                        help="grade a class with nbgrader (the same as python -m bplearn.grading)")
+                        help="grade a class with the judge (the same as python -m bplearn.grading)")
     return parser
 
 

@@ -1,8 +1,12 @@
-"""Instructor autograding around nbgrader (not needed by learners).
+"""Grading: exercises judged outside the learner's code (instructors and learners alone).
 
-* ``python -m bplearn.grading generate``: solutions/ -> exercises/ (``generate``).
-* ``python -m bplearn.grading autograde SUBMISSIONS --assignment NAME --out results.csv``:
-  grade a class with nbgrader, one student per process (``autograde``).
-
-The learner's self-check helpers live in ``bplearn.feedback``.
+* ``spec``       the exercise format (docs/exercise_format.md): Exercise, Part, probes, Mutant
+* ``judge``      the trusted side: inputs, program, reading plain-data answers, per-part verdicts
+* ``runner``     the learner's side, run inside the sandbox
+* ``sandbox``    bubblewrap + cgroup limits + an unprivileged user; per-process fallback
+* ``job``        one submission in, one JSON result out (``python -m bplearn.grading job``)
+* ``autograde``  a class: jobs side by side, resumable, merged into CSV/JSON (and nbgrader's gradebook)
+* ``check``      the shipped visible parts: ``check()`` / ``summary()`` in exercise notebooks
+* ``selfgrade``  ``bplearn submit`` and ``bplearn progress`` for a learner alone
+* ``generate``   solutions/ -> exercises/ with nbgrader, and the visible checks
 """
