@@ -10,9 +10,9 @@ Every exercise is a solution notebook ``solutions/exNN_name.ipynb`` plus its jud
 * lessons and exercises pair up one to one, and no graded function's solution appears as
   code in a lesson (course/ or solutions/lessons/).
 
-Grading calls the judge's functions directly in this process (no sandbox, no nbgrader):
-the code graded here is the instructor's own solutions and mutants. The sandboxed path and
-the attacks on it are tested in tests/test_judge*.py and tests/test_attacks*.py.
+Grading goes through the instructor's judge one notebook at a time (``grade_notebook``: the
+notebook's code in its own process, sandboxed where bubblewrap is available; no nbgrader, no
+class batch). The sandbox itself and the attacks on it are tested in the grader's tests.
 """
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ import ast
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from bplearn.grading import judge, runner
+from bplearn.grading.job import grade_notebook
 from bplearn.grading.spec import check_notebook, load_spec
-from bplearn.grading.testing import mutant_notebook
+from bplearn.grading.testing import mutant_notebook, write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
@@ -48,18 +49,11 @@ def read(path: Path) -> dict:
 
 
 def grade(exercise, notebook: dict, tmp_path: Path, seed: int = SEED) -> dict:
-    """{part id: PartResult} for ``notebook``, through the judge's own steps, in this process."""
-    cells, tampered = judge.build_program(read(exercise.solution_notebook()), notebook)
-    assert not tampered, f"the graded notebook changed locked cells {tampered}"
-    cases = judge.draw_cases(exercise, seed, exercise.parts)
-    workdir = tmp_path / f"work-{len(list(tmp_path.iterdir()))}"
-    judge.write_workdir(workdir, cells, exercise.parts, cases, cell_timeout=30)
-    runner.main(str(workdir))
-    answers = judge.read_outputs(workdir).get("parts", {})
-    results = {}
-    for part in exercise.parts:
-        results[part.id] = judge.judge_part(judge.part_meta(part), cases[part.id], answers.get(part.id))
-    return results
+    """{part id: result part (id, points, status, feedback)} from the instructor's judge."""
+    path = write_notebook(notebook, tmp_path / f"submission-{len(list(tmp_path.iterdir()))}.ipynb")
+    result = grade_notebook(path, exercise, seed=seed)
+    assert result["status"] in ("graded", "tampered"), result
+    return {part["id"]: SimpleNamespace(**part) for part in result["parts"]}
 
 
 def report(results: dict) -> str:
@@ -70,13 +64,13 @@ def report(results: dict) -> str:
 
 def test_solution_gets_full_marks(exercise, tmp_path):
     results = grade(exercise, read(exercise.solution_notebook()), tmp_path)
-    assert all(r.status == judge.CORRECT for r in results.values()), report(results)
+    assert all(r.status == "correct" for r in results.values()), report(results)
     assert sum(r.points for r in results.values()) == exercise.points
 
 
 def test_solution_gets_full_marks_on_the_visible_inputs_too(exercise, tmp_path):
     results = grade(exercise, read(exercise.solution_notebook()), tmp_path, seed=exercise.visible_seed)
-    assert all(r.status == judge.CORRECT for r in results.values()), report(results)
+    assert all(r.status == "correct" for r in results.values()), report(results)
 
 
 def test_untouched_learner_version_gets_zero_and_says_not_done(exercise, tmp_path):
@@ -84,7 +78,7 @@ def test_untouched_learner_version_gets_zero_and_says_not_done(exercise, tmp_pat
     results = grade(exercise, learner, tmp_path)
     assert sum(r.points for r in results.values()) == 0, report(results)
     for pid, r in results.items():
-        assert r.status == judge.NOT_DONE and "not done yet" in r.feedback, f"{pid}: {r.feedback}"
+        assert r.status == "not done" and "not done yet" in r.feedback, f"{pid}: {r.feedback}"
 
 
 def test_every_exercise_has_at_least_three_wrong_answers_and_several_parts(exercise):
@@ -105,7 +99,7 @@ def test_wrong_answer_loses_exactly_its_parts_with_the_right_feedback(spec, muta
     exercise = load_spec(spec)
     mutant = next(m for m in exercise.mutants if m.name == mutant_name)
     results = grade(exercise, mutant_notebook(exercise, mutant), tmp_path)
-    lost = {pid for pid, r in results.items() if r.status != judge.CORRECT}
+    lost = {pid for pid, r in results.items() if r.status != "correct"}
     assert lost == set(mutant.loses), f"lost {sorted(lost)}, expected {sorted(mutant.loses)}\n{report(results)}"
     for pid in lost:
         assert results[pid].points == 0 and results[pid].feedback
@@ -130,6 +124,21 @@ def test_each_lesson_has_exactly_one_exercise_that_names_it():
         first = "".join(read(SOLUTIONS / name)["cells"][0]["source"])
         assert re.search(rf"[Bb]uilds on lesson {int(number):02d}\b", first), f"{name} must name lesson {number} first"
         assert load_spec(SOLUTIONS / name.replace(".ipynb", ".judge.py")).lesson == number
+
+
+def test_exercises_and_visible_checks_are_exactly_what_generate_writes(tmp_path):
+    """exercises/ and bplearn/grading/visible/ are generated from solutions/: never edited by hand."""
+    from bplearn.grading.check import VISIBLE_DIR
+    from bplearn.grading.generate import generate
+
+    generate(SOLUTIONS, tmp_path / "exercises", visible_out=tmp_path / "visible")
+    for name in sorted(p.name for p in (tmp_path / "exercises").glob("ex*.ipynb")):
+        assert (EXERCISES / name).read_bytes() == (tmp_path / "exercises" / name).read_bytes(), (
+            f"exercises/{name} is out of date: run `python -m bplearn.grading generate` (after executing the solution)")
+    for fresh in sorted((tmp_path / "visible").glob("ex*.json")):
+        assert (VISIBLE_DIR / fresh.name).read_bytes() == fresh.read_bytes(), (
+            f"bplearn/grading/visible/{fresh.name} is out of date: run `python -m bplearn.grading generate`")
+    assert {p.name for p in EXERCISES.glob("ex*.ipynb")} == {p.name for p in (tmp_path / "exercises").glob("ex*.ipynb")}
 
 
 def test_every_solution_notebook_has_a_judge_spec():
