@@ -20,7 +20,7 @@ def _log_cosh_case(rng):
 
 
 def _log_cosh_matrix_case(rng):
-    target = rng.normal(size=(int(rng.integers(3, 6)), int(rng.integers(2, 5))))
+    target = rng.normal(size=(int(rng.integers(3, 6)), int(rng.integers(3, 6))))
     return {"pred": target + rng.normal(scale=2.0, size=target.shape), "target": target}
 
 
@@ -46,6 +46,10 @@ def _grad_of_mse(pred, target, delta):
 
 def _grad_l1(pred, target, delta):
     return delta * np.sign(pred - target) / pred.size
+
+
+def _log_cosh_grad_over_rows(pred, target):
+    return np.tanh(pred - target) / len(pred)
 
 
 def _naive_log_cosh(pred, target):
@@ -95,7 +99,8 @@ EXERCISE = Exercise(
              hint=N_HINT),
         Part("ex03-log-cosh-grad-any-shape", "log_cosh_grad for a (N, K) batch", 1, call("log_cosh_grad"),
              _log_cosh_matrix_case, reference=solution("log_cosh_grad"), like="pred", hidden=True, cases=1,
-             hint="the mean runs over ALL entries, so divide by pred.size, not len(pred)."),
+             mistakes=[Mistake("divided by len(pred)", _log_cosh_grad_over_rows,
+                               "the mean runs over ALL entries, so divide by pred.size, not by the number of rows.")]),
     ],
     mutants=[
         Mutant("no clipping", [("return np.clip(r, -delta, delta) / r.size", "return r / r.size")],
@@ -112,6 +117,6 @@ EXERCISE = Exercise(
         Mutant("tanh gradient not averaged", [("return np.tanh(r) / r.size", "return np.tanh(r)")],
                loses=["ex03-log-cosh-grad", "ex03-log-cosh-grad-any-shape"], says={"ex03-log-cosh-grad": "times too large"}),
         Mutant("mean over the first axis only", [("return np.tanh(r) / r.size", "return np.tanh(r) / len(r)")],
-               loses=["ex03-log-cosh-grad-any-shape"], says={"ex03-log-cosh-grad-any-shape": "times"}),
+               loses=["ex03-log-cosh-grad-any-shape"], says={"ex03-log-cosh-grad-any-shape": "divided by len(pred)"}),
     ],
 )
