@@ -126,7 +126,8 @@ def _finished(result: Path, seed: int) -> bool:
 def job_command(notebook, spec, result, seed, limits: Limits) -> list[str]:
     """The self-contained command for one job (what a batch engine would run)."""
     return [sys.executable, "-m", "bplearn.grading", "job", str(notebook), "--spec", str(spec), "--out", str(result),
-            "--seed", str(seed), "--time", str(limits.wall), "--memory", str(limits.memory_mb)]
+            "--seed", str(seed), "--time", str(limits.wall), "--memory", str(limits.memory_mb),
+            "--cell-timeout", str(limits.cell_timeout)]
 
 
 def run_jobs(jobs, workers: int, limits: Limits, seed: int, log=print) -> None:
