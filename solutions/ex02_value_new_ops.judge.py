@@ -16,7 +16,7 @@ from bplearn.grading.spec import Exercise, Mistake, Mutant, Part, probe
 NOTEBOOK = Path(__file__).with_name("ex02_value_new_ops.ipynb")
 
 
-def sin_graphs(ns, a, c):
+def sin_backward(ns, a, c):
     """a.grad on four graphs that use sin, for every pair (a, c): shape (len(a), 4)."""
     import numpy as np
     V, rows = ns["Value"], []
@@ -36,7 +36,7 @@ def sin_graphs(ns, a, c):
     return np.array(rows, dtype=float)
 
 
-def max_graphs(ns, a, b, c):
+def max_backward(ns, a, b, c):
     """(a.grad, b.grad) on three graphs that use maximum, for every triple: shape (len(a), 6)."""
     import numpy as np
     V, rows = ns["Value"], []
@@ -175,11 +175,11 @@ def _expected_expression(x, y):
 
 
 def _sin_with(rule):
-    return lambda a, c: sin_graphs(_engine(rule, _max_right), a, c)
+    return lambda a, c: sin_backward(_engine(rule, _max_right), a, c)
 
 
 def _max_with(rule):
-    return lambda a, b, c: max_graphs(_engine(_sin_right, rule), a, b, c)
+    return lambda a, b, c: max_backward(_engine(_sin_right, rule), a, b, c)
 
 
 EXERCISE = Exercise(
@@ -187,7 +187,7 @@ EXERCISE = Exercise(
     lesson="02",
     visible_seed=202,
     parts=[
-        Part("ex02-sin", "a.grad through sin (four small graphs per input)", 3, probe(sin_graphs), _sin_case,
+        Part("ex02-sin", "a.grad through sin (four small graphs per input)", 3, probe(sin_backward), _sin_case,
              reference=_sin_with(_sin_right),
              mistakes=[Mistake("overwriting instead of accumulating", _sin_with(_sin_overwrites),
                                "use `a.grad += ...`: when a value feeds two operations, both shares must add up."),
@@ -195,7 +195,7 @@ EXERCISE = Exercise(
                                "the local derivative is cos(a.data), the cosine of the INPUT; out.data is sin(a)."),
                        Mistake("upstream gradient ignored", _sin_with(_sin_without_upstream),
                                "multiply the local derivative by out.grad (the chain rule).")]),
-        Part("ex02-max", "(a.grad, b.grad) through maximum (three small graphs per input)", 3, probe(max_graphs),
+        Part("ex02-max", "(a.grad, b.grad) through maximum (three small graphs per input)", 3, probe(max_backward),
              _max_case, reference=_max_with(_max_right),
              mistakes=[Mistake("gradient sent to both inputs", _max_with(_max_to_both),
                                "only the larger input moves the output; the smaller one gets nothing."),

@@ -19,7 +19,7 @@ def x_after_numerical_gradient(ns, x, w):
     return x
 
 
-def worst_entry_index(ns, analytic, numeric):
+def worst_entry(ns, analytic, numeric):
     """The index the learner's worst_entry reports, as an array of ints (None passed through)."""
     import numpy as np
     result = ns["worst_entry"](analytic, numeric)
@@ -128,7 +128,7 @@ EXERCISE = Exercise(
              mistakes=[Mistake("divided by |numeric| only", _error_over_numeric_only,
                                "divide by max(|a|, |n|, 1e-8): a zero numeric entry must not blow up."),
                        Mistake("signed difference", _error_signed, "take the absolute value of a - n.")]),
-        Part("ex04-worst-index", "the index of the worst entry", 1, probe(worst_entry_index), _gradient_pair,
+        Part("ex04-worst-index", "the index of the worst entry", 1, probe(worst_entry), _gradient_pair,
              reference=_worst_index,
              mistakes=[Mistake("the 0/0 entry reported as the worst", _index_without_floor,
                                "where both gradients are 0 the error is 0/0 = NaN, and np.argmax picks a NaN: "

@@ -23,7 +23,7 @@ def diagnose_norms(ns, norms):
     return np.array(rows)
 
 
-def lsuv_scales(ns, x, W0, W1, W2):
+def lsuv(ns, x, W0, W1, W2):
     """The factor lsuv multiplied each layer's weights by, one number per layer."""
     import numpy as np
     originals = [W0, W1, W2]
@@ -153,7 +153,7 @@ EXERCISE = Exercise(
              1, probe(diagnose_norms), _norm_rows, reference=_verdicts_right,
              mistakes=[Mistake("the ratio upside down", _verdicts_inverted,
                                "compare the FIRST layer with the last: first / last < 1/100 means the gradient vanished on its way back.")]),
-        Part("ex06-lsuv", "the factor each layer's weights were multiplied by", 3, probe(lsuv_scales), _network,
+        Part("ex06-lsuv", "the factor each layer's weights were multiplied by", 3, probe(lsuv), _network,
              reference=_scales_right, like="(3,), one number per layer",
              mistakes=[Mistake("every layer measured in the original network", _scales_from_original_net,
                                "rescale layer l before you measure layer l+1: each layer must see the layers before it as they will be."),

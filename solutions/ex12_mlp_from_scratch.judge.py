@@ -5,7 +5,7 @@ from bplearn.data import spirals
 from bplearn.grading.spec import Exercise, Mistake, Mutant, Part, accuracy, probe
 
 
-def dense_layer(ns, x, W, b, dout):
+def Dense(ns, x, W, b, dout):
     """The learner's Dense on the judge's weights: (y, dx, dW, db) after one forward and one backward."""
     layer = ns["Dense"](W.copy(), b.copy())
     y = layer.forward(x)
@@ -13,14 +13,14 @@ def dense_layer(ns, x, W, b, dout):
     return y, dx, layer.dW, layer.db
 
 
-def relu_layer(ns, x, dout):
+def Relu(ns, x, dout):
     """The learner's Relu: (y, dx) after one forward and one backward."""
     layer = ns["Relu"]()
     y = layer.forward(x)
     return y, layer.backward(dout)
 
 
-def trained_predictions(ns, X, y, X_test):
+def train_mlp(ns, X, y, X_test):
     """Train the learner's network on the judge's spirals, then predict the judge's fresh ones."""
     layers = ns["train_mlp"](X, y, seed=0)
     return ns["predict"](layers, X_test)
@@ -64,7 +64,7 @@ def _dense_db_mean(x, W, b, dout):
 
 
 def _dense_part(pid, output, name, like, mistakes=()):
-    return Part(pid, name, 1, probe(dense_layer), _dense_case, reference=_dense, output=output, like=like,
+    return Part(pid, name, 1, probe(Dense), _dense_case, reference=_dense, output=output, like=like,
                 mistakes=list(mistakes))
 
 
@@ -79,13 +79,13 @@ EXERCISE = Exercise(
         _dense_part("ex12-dense-db", 3, "Dense.db", "b, (out,)",
                     [Mistake("averaged instead of summed", _dense_db_mean,
                              "dout already carries the loss's 1/N: sum it over the batch.")]),
-        Part("ex12-relu", "the dx Relu.backward returns", 1, probe(relu_layer), _relu_case, reference=_relu, output=1,
+        Part("ex12-relu", "the dx Relu.backward returns", 1, probe(Relu), _relu_case, reference=_relu, output=1,
              like="x",
              mistakes=[Mistake("no mask", _relu_no_mask, "ReLU passes gradient only where its INPUT was positive."),
                        Mistake("masked by dout's sign", _relu_mask_of_dout,
                                "the mask comes from the forward pass's input x > 0, not from dout.")]),
         Part("ex12-accuracy", "accuracy of your trained network on the grader's fresh spirals", 3,
-             probe(trained_predictions), _spirals_case, check=accuracy(0.9), cases=1),
+             probe(train_mlp), _spirals_case, check=accuracy(0.9), cases=1),
     ],
     mutants=[
         Mutant("dW transposed", [("self.dW = dout.T @ self.x", "self.dW = self.x.T @ dout")],
