@@ -8,6 +8,7 @@ Help texts are compared with tests/snapshots/*.txt exactly. After changing the h
 purpose, rewrite them with:  BPLEARN_UPDATE_SNAPSHOTS=1 pytest tests/test_cli.py
 """
 import importlib.machinery
+import json
 import os
 import re
 import subprocess
@@ -217,3 +218,44 @@ def test_grade_help_comes_from_the_real_driver_when_it_is_installed(tmp_path):
     else:
         assert result.returncode == 2
         assert "bplearn grade: the grading driver" in result.stderr
+
+
+# ----------------------------------------------------------------------------- submit, progress
+
+TOY = ROOT / "tests" / "grading_fixtures" / "ex00_toy.ipynb"
+
+
+@pytest.fixture
+def toy_install(tmp_path, monkeypatch):
+    """The toy exercise as if shipped: its visible checks and its released notebook."""
+    from bplearn.grading.check import write_visible
+    from bplearn.grading.spec import load_spec
+
+    write_visible(load_spec(TOY.with_name("ex00_toy.judge.py")), tmp_path / "visible")
+    monkeypatch.setenv("BPLEARN_VISIBLE_PATH", str(tmp_path / "visible"))
+    monkeypatch.setattr(cli, "notebook_dirs", lambda: (tmp_path / "lessons", TOY.parent))
+    return tmp_path
+
+
+def test_submit_grades_every_visible_part_and_names_the_hidden_ones(toy_install, capsys):
+    work = toy_install / "work"
+    work.mkdir()
+    nb = json.loads(TOY.read_text())
+    for c in nb["cells"]:
+        c["source"] = "".join(c["source"]).replace("slope = 12.0", "slope = 6.0")
+    (work / "ex00_toy.ipynb").write_text(json.dumps(nb))
+    assert cli.main(["submit", str(work / "ex00_toy.ipynb")]) == 0
+    out = capsys.readouterr().out
+    assert "✘ ex00-slope" in out and "half the expected value" in out and "Score: 5 / 6" in out
+    assert "Hidden parts (ex00-dw-hidden, 1 point(s))" in out and "ex00-dw-hidden   " not in out
+    assert cli.main(["progress", str(work)]) == 0
+    progress = capsys.readouterr().out
+    assert "ex00_toy" in progress and "5/6 visible points" in progress
+
+
+def test_submit_explains_a_file_that_is_not_an_exercise(tmp_path, capsys):
+    other = tmp_path / "notes.ipynb"
+    other.write_text("{}")
+    assert cli.main(["submit", str(other)]) == 2
+    assert "not named like an exercise" in capsys.readouterr().err
+    assert cli.main(["submit", str(tmp_path / "missing.ipynb")]) == 2
