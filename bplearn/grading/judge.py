@@ -125,7 +125,7 @@ def build_program(solution_nb: dict, submission_nb: dict) -> tuple[list, list]:
             cells.append(_source(mine) if mine is not None else "")
         else:
             original = _strip_hidden(_source(c)) if meta.get("grade") else _source(c)
-            if mine is None or _strip_hidden(_source(mine)) != original.rstrip() and meta.get("locked", True):
+            if mine is None or (_strip_hidden(_source(mine)) != original.rstrip() and meta.get("locked", True)):
                 tampered.append(gid)
             if c["cell_type"] == "code" and not meta.get("grade"):
                 cells.append(_source(c))
