@@ -19,6 +19,7 @@ so the same tests can be pointed at an older commit checked out in a git worktre
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -129,9 +130,9 @@ def agrees(nb, widget) -> dict:
 
 
 def kernel_attr(nb, cls: str, expr: str) -> str:
-    """``expr`` evaluated on the kernel's first object of class ``cls``, as printed text."""
-    return nb.probe.run(f"print(next(o for o in list(globals().values()) "
-                        f"if type(o).__name__ == {cls!r}){expr})").strip()
+    """What ``print(obj<expr>)`` prints in the kernel, obj being its first object of class ``cls``."""
+    return nb.probe.run(f"_bplearn_o = next(o for o in list(globals().values()) if type(o).__name__ == {cls!r})\n"
+                        f"print(_bplearn_o{expr})\ndel _bplearn_o").strip()
 
 
 def no_errors(nb) -> None:
@@ -210,9 +211,11 @@ def use_playground(nb, widget) -> None:
              f"training to end at epoch {start + 3} with 'done'")
     row = agrees(nb, widget)
     assert row["state"]["epoch"] == start + 3 and not row["state"]["running"]
-    epochs.fill("5000")
+    epochs.fill("10000")                                              # long enough to press Stop
     epochs.press("Enter")
-    wait_for(lambda: kernel_attr(nb, "Playground", ".settings['epochs']") == "5000", "epochs = 5000 in the kernel")
+    widget.locator(".widget-dropdown", has_text="batch").locator("select").select_option(label="4")
+    settings = ".settings['epochs'], _bplearn_o.settings['batch_size']"
+    wait_for(lambda: kernel_attr(nb, "Playground", settings) == "10000 4", "epochs 10000 and batch size 4 in the kernel")
     widget.locator(".jupyter-button", has_text=re.compile(r"^Train$")).click()
     wait_for(lambda: widget.locator(".jupyter-button", has_text="Training…").count() == 1,
              "the Train button to read 'Training…' while training")
@@ -258,6 +261,24 @@ def use_every_widget(nb) -> None:
 
 
 # --- issue 15, problem by problem -------------------------------------------------------------------------
+# These find each widget by what a learner sees in it (a Train button, a "truncate BPTT"
+# checkbox, a line starting "epoch"), so they also run against the code before the fix
+# and fail there for the reason the issue gives, not for a missing DOM class.
+def widget_with(nb, control):
+    """The outermost widget box holding ``control`` (a locator on the page)."""
+    return nb.page.locator(".jp-OutputArea-output .widget-vbox").filter(has=control).first
+
+
+def playground_of(nb):
+    """The playground: the box with a Stop button (Train is relabelled while training)."""
+    return widget_with(nb, nb.page.locator("button.jupyter-button", has_text=re.compile(r"^Stop$")))
+
+
+def status_of(widget) -> str:
+    """The playground's status line, "epoch N: ..."."""
+    return " ".join(widget.locator(".widget-html", has_text=re.compile(r"epoch \d+")).first.inner_text().split())
+
+
 PLAYGROUND_CELLS = [
     "from bplearn.explain import Playground\n"
     "playground = Playground(dataset='moons', hidden_layers=2, width=8, activation='tanh', optimizer='sgd',\n"
@@ -274,10 +295,10 @@ def test_lab_playground_keeps_the_state_the_code_set_after_run_all(lab, browser)
     try:
         nb.run_all()
         printed = re.search(r"CODE-STATE (.*)", nb.outputs_text()).group(1).strip()
-        widget = nb.widgets(".bplearn-playground").first
+        widget = playground_of(nb)
         time.sleep(2.0)                                               # any echo has long arrived
         shown = nb.read(widget)
-        assert " ".join(shown["text"].split()) == " ".join(printed.split())
+        assert status_of(widget) == " ".join(printed.split())
         assert float(shown["controls"]["lr"]) == pytest.approx(0.01, rel=0.01)
         assert float(shown["controls"]["momentum"]) == pytest.approx(0.9, abs=0.001)
         check_all(nb)
@@ -292,13 +313,13 @@ def test_lab_playground_training_ends_with_done_or_stopped(lab, browser):
                       ARTIFACTS)
     try:
         nb.run_all()
-        widget = nb.widgets(".bplearn-playground").first
+        widget = playground_of(nb)
         widget.locator(".jupyter-button", has_text=re.compile(r"^Train$")).click()
-        wait_for(lambda: re.search(r"epoch 30:", text_of(nb, widget)) and "training" not in
-                 text_of(nb, widget).split(";")[-1] and "(training...)" not in text_of(nb, widget),
+        still_training = re.compile(r"\(training\.\.\.\)|; training$")      # the old and the new wording
+        wait_for(lambda: status_of(widget).startswith("epoch 30:") and not still_training.search(status_of(widget)),
                  "the status to leave 'training' after the last epoch")
-        row = agrees(nb, widget)
-        assert row["state"]["epoch"] == 30 and text_of(nb, widget).endswith("; done")
+        assert status_of(widget).endswith("; done")
+        assert agrees(nb, widget)["state"]["epoch"] == 30
         use_playground(nb, widget)                                   # Train again, Stop, a rebuild
         no_errors(nb)
     finally:
@@ -317,7 +338,7 @@ def test_lab_bptt_stepper_controls_show_the_truncation_and_clipping_the_code_set
     nb = NotebookPage(browser, lab, write_notebook(lab, "bptt_settings.ipynb", BPTT_CELLS), ARTIFACTS)
     try:
         nb.run_all()
-        widget = nb.widgets(".bplearn-bpttstepper").first
+        widget = widget_with(nb, nb.page.locator(".widget-checkbox", has_text="truncate BPTT"))
         shown = nb.read(widget)["controls"]
         assert shown["truncate BPTT"] is True and shown["clip gradients"] is True
         assert int(shown["block k"]) == 5 and float(shown["max norm"]) == pytest.approx(0.5)
@@ -358,6 +379,25 @@ def test_lab_saved_lessons_read_as_text_before_the_kernel_runs(lab, browser):
             page.close()
             lab.shut_down_sessions()
     assert not problems, "outputs that show a raw container instead of a summary:\n" + "\n".join(problems)
+
+
+def test_lab_saved_widget_outputs_read_as_their_summaries(lab, browser):
+    """Issue 15, 4 for every widget class: executed and saved, then opened without a kernel."""
+    name = write_notebook(lab, "saved_outputs.ipynb", EVERY_CLASS_CELLS)
+    subprocess.run([sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace", name],
+                   cwd=lab.work, env=lab.env, check=True, capture_output=True, timeout=300)
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    try:
+        page.goto(lab.url(name))
+        page.locator(".jp-OutputArea-output").first.wait_for()
+        text = page.evaluate("() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
+                             ".map(o => o.innerText).join('\\n')")
+    finally:
+        page.close()
+        lab.shut_down_sessions()
+    assert not RAW_CONTAINER.search(text)
+    for cls in WIDGET_CLASSES:
+        assert f"{cls}:" in text or f"{cls} " in text, f"no readable {cls} summary in the saved outputs"
 
 
 # --- Notebook 7: each widget class once ----------------------------------------------------------------------

@@ -198,6 +198,15 @@ class KernelProbe:
         self.client.start_channels()
         self.client.wait_for_ready(timeout=30)
         self.errors: list[str] = []
+        self._handshake()
+
+    def _handshake(self, tries: int = 20) -> None:
+        """Until our broadcast subscription really receives (ZeroMQ drops the first messages
+        of a fresh subscriber), so no probe answer and no error report is lost."""
+        for _ in range(tries):
+            if "BPLEARN-READY" in self.run("print('BPLEARN-READY')", timeout=10):
+                return
+        raise BrowserTestError("the kernel's broadcast channel never delivered our output")
 
     def _note(self, msg: dict) -> None:
         kind, content = msg["msg_type"], msg["content"]
