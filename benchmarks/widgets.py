@@ -1,4 +1,4 @@
-"""How long one step of a stepper widget takes to redraw (the goal: < 50 ms for the MLP).
+"""How long one step of a widget takes to redraw (the goal: < 50 ms each).
 
 A step is what a click on Step costs in the kernel: ``stepper.goto(i)`` updates the
 view's artists, redraws the figure into PNG bytes for the ipywidgets.Image and
@@ -15,7 +15,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 
 from bplearn import nn  # noqa: E402
-from bplearn.explain.widgets import BPTTStepper, GraphStepper, NetworkStepper  # noqa: E402
+from bplearn.explain.widgets import BPTTStepper, GraphStepper, NetworkStepper, TangentExplorer  # noqa: E402
 
 from .common import row, time_interleaved  # noqa: E402
 
@@ -32,6 +32,18 @@ def _cycle(stepper):
     return show_next_step
 
 
+def _nudge(explorer):
+    """A function that moves the TangentExplorer's x by one slider step each call, as a drag does."""
+    _ = explorer.widget
+    xs = np.arange(explorer.low, explorer.high, explorer.step)
+    position = [0]
+
+    def move():
+        position[0] = (position[0] + 1) % len(xs)
+        explorer.set_x(float(xs[position[0]]))
+    return move
+
+
 def run() -> list[dict]:
     rng = np.random.default_rng(0)
     mlp = nn.Sequential(nn.Linear(2, 16, rng=1), nn.ReLU(), nn.Linear(16, 16, rng=2), nn.ReLU(),
@@ -46,8 +58,12 @@ def run() -> list[dict]:
                                                                              nn.CrossEntropyLoss()),
         "GraphStepper (w*x+b-t)**2, one step": GraphStepper("(w * x + b - t) ** 2", w=0.5, x=2.0, b=0.1, t=1.0),
         "BPTTStepper RNN H=16, T=20, one step": BPTTStepper(nn.RNN(3, 16, rng=0), rng.standard_normal((20, 3))),
+        "BPTTStepper LSTM H=16, T=20, one step": BPTTStepper(nn.LSTM(3, 16, rng=0), rng.standard_normal((20, 3))),
     }
-    times = time_interleaved({name: _cycle(s) for name, s in steppers.items()}, repeats=10, min_seconds=0.2)
+    actions = {name: _cycle(s) for name, s in steppers.items()}
+    actions["TangentExplorer x³ − 3x, one slider step"] = _nudge(
+        TangentExplorer(lambda x: x**3 - 3 * x, lambda x: 3 * x**2 - 3, x=1.5, x_range=(-2.5, 2.5)))
+    times = time_interleaved(actions, repeats=10, min_seconds=0.2)
     return [row(name, ms, "50 ms budget", BUDGET_MS, 1.0) for name, ms in times.items()]
 
 
