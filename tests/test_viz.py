@@ -188,3 +188,40 @@ def test_step_renderer_png_equals_a_full_redraw():
                       dtype=int)
     assert fast.shape == full.shape
     assert np.mean(np.abs(fast - full) > 8) < 0.002       # same picture (antialiasing aside)
+
+
+# --- readable labels and marks in the pictures ----------------------------------------------------------
+def test_graph_node_labels_are_large_enough_to_read():
+    w, x, t = Value(0.5, "w"), Value(2.0, "x"), Value(1.0, "t")
+    view = GraphView(trace_value((w * x - t) ** 2))
+    view.update(0)
+    assert min(label.get_fontsize() for label in view.labels.values()) >= 10
+    columns = 1 + max(x for x, _ in view.pos.values())
+    assert view.figure.get_size_inches()[0] / columns >= 1.8          # about two inches per column of boxes
+
+
+def test_layer_view_frames_the_selected_kernel_entry_when_its_gradient_is_shown():
+    from bplearn.explain.widgets import NetworkStepper
+
+    cnn = nn.Sequential(nn.Conv2d(1, 3, 3, rng=0), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 2, rng=1))
+    x = np.random.default_rng(0).standard_normal((2, 1, 6, 6))
+    stepper = NetworkStepper(cnn, x, np.array([0, 1]), nn.CrossEntropyLoss(), weight=("0.weight", (1, 0, 2, 0)))
+    conv_back = next(e.index for e in stepper.trace if e.phase == "backward" and "0.weight" in e.param_grads)
+    stepper.goto(conv_back)
+    frames = stepper.view.frames["selected"]
+    assert [f.get_visible() for f in frames] == [k == 1 for k in range(len(frames))]
+    assert frames[1].get_xy() == (-0.5, 1.5)                           # column 0, row 2 of filter 1
+    assert stepper.view.mark_texts["selected"].get_text() == "selected: 0.weight[1, 0, 2, 0]"
+    stepper.goto(conv_back - 1)                                        # the panels show something else
+    assert not any(f.get_visible() for f in frames)
+
+
+def test_rnn_view_title_states_truncation_and_clipping():
+    from bplearn.explain.viz.rnn import RNNView
+
+    rnn = nn.RNN(2, 3, rng=0)
+    x = np.random.default_rng(0).standard_normal((1, 6, 2))
+    title = RNNView(trace_rnn(rnn, x, bptt_steps=2, clip_norm=0.25)).figure.axes[0].get_title()
+    assert title == "RNN unrolled in time (truncated BPTT, blocks of 2 steps; gradients clipped to norm 0.25)"
+    title = RNNView(trace_rnn(rnn, x)).figure.axes[0].get_title()
+    assert title == "RNN unrolled in time (full BPTT; no clipping)"

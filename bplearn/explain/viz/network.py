@@ -98,6 +98,12 @@ class MLPView(style.MarkedView):
             cax = fig.add_axes((0.75, 0.78 - 0.28 * k, 0.22, 0.04))
             fig.colorbar(mappable, cax=cax, orientation="horizontal", label=label)
         self.caption = ax.text(0.01, 0.01, "", transform=ax.transAxes, fontsize=8, va="bottom")
+        self._add_markers(ax)
+        self.dynamic = [self.band, *self.lines, self.dots, self.caption,
+                        *(artist for artists in self.markers.values() for artist in artists)]
+
+    def _add_markers(self, ax) -> None:
+        """Per mark kind: a thick line (a weight), a ring (a bias) and a caption, empty until marked."""
         self.markers = {kind: (ax.plot([], [], color=colour, linewidth=4.5, linestyle=ls, zorder=1.5)[0],
                                ax.scatter([], [], s=700, facecolors="none", edgecolors=colour, linewidths=3,
                                           linestyles=ls, zorder=3),
@@ -105,8 +111,6 @@ class MLPView(style.MarkedView):
                                        va="top", color=colour, fontweight="bold"))
                         for n, (kind, colour, ls) in enumerate(style.MARKER_STYLES)}
         self.marks: dict = {}
-        self.dynamic = [self.band, *self.lines, self.dots, self.caption,
-                        *(artist for artists in self.markers.values() for artist in artists)]
 
     def _draw_marks(self, step: int) -> None:
         for kind, (line, ring, text) in self.markers.items():

@@ -28,24 +28,8 @@ class RNNView:
         self.trace = trace
         T = self.T = trace.info["T"]
         self.figure = style.view_figure(fig, (9, 4.8))
-        top = self.figure.add_axes((0.08, 0.66, 0.88, 0.24))
-        top.set_xlim(-0.6, T - 0.4)
-        top.set_ylim(-0.5, 0.5)
-        top.axis("off")
+        top = self._unrolled_strip(trace, T)
         k = trace.info["bptt_steps"]
-        clip = trace.info.get("clip_norm")
-        top.set_title(f"{trace.info.get('layer', 'RNN')} unrolled in time"
-                      + (f" (truncated BPTT, blocks of {k} steps" if k else " (full BPTT")
-                      + (f"; gradients clipped to norm {fmt(clip)})" if clip is not None else "; no clipping)"))
-        self.boxes, self.texts = [], []
-        for t in range(T):
-            box = FancyBboxPatch((t - 0.35, -0.3), 0.7, 0.6, boxstyle="round,pad=0.02", fc=style.PENDING, ec="#333333")
-            top.add_patch(box)
-            self.boxes.append(box)
-            self.texts.append(top.text(t, 0, f"h_{t}", ha="center", va="center", fontsize=8 if T <= 20 else 6))
-            if t:
-                top.annotate("", xy=(t - 0.37, 0), xytext=(t - 0.63, 0),
-                             arrowprops=dict(arrowstyle="-|>", color=style.EDGE))
         ax = self.ax = self.figure.add_axes((0.08, 0.12, 0.88, 0.42))
         norms = np.asarray(trace.info["grad_norms"], dtype=float)
         positive = norms[norms > 0]
@@ -65,6 +49,27 @@ class RNNView:
         self.caption = ax.text(0.01, 0.95, "", transform=ax.transAxes, va="top", fontsize=8)
         self.cmap = colormaps[style.NORM_CMAP]
         self.dynamic = [*self.boxes, *self.texts, *self.bars, self.caption]
+
+    def _unrolled_strip(self, trace: Trace, T: int):
+        """The top axes: one box per hidden state, arrows between them, the settings as title."""
+        top = self.figure.add_axes((0.08, 0.66, 0.88, 0.24))
+        top.set_xlim(-0.6, T - 0.4)
+        top.set_ylim(-0.5, 0.5)
+        top.axis("off")
+        k, clip = trace.info["bptt_steps"], trace.info.get("clip_norm")
+        top.set_title(f"{trace.info.get('layer', 'RNN')} unrolled in time"
+                      + (f" (truncated BPTT, blocks of {k} steps" if k else " (full BPTT")
+                      + (f"; gradients clipped to norm {fmt(clip)})" if clip is not None else "; no clipping)"))
+        self.boxes, self.texts = [], []
+        for t in range(T):
+            box = FancyBboxPatch((t - 0.35, -0.3), 0.7, 0.6, boxstyle="round,pad=0.02", fc=style.PENDING, ec="#333333")
+            top.add_patch(box)
+            self.boxes.append(box)
+            self.texts.append(top.text(t, 0, f"h_{t}", ha="center", va="center", fontsize=8 if T <= 20 else 6))
+            if t:
+                top.annotate("", xy=(t - 0.37, 0), xytext=(t - 0.63, 0),
+                             arrowprops=dict(arrowstyle="-|>", color=style.EDGE))
+        return top
 
     def update(self, step: int) -> Figure:
         """Show the unrolled RNN as it is after event ``step``; returns the figure."""
