@@ -128,13 +128,21 @@ class Playground(TextFallback):
         if not changed:
             return
         self._halt()
+        first = not self.settings
         self.settings = {**self.settings, **changed}
-        if any(k in REBUILD for k in changed):
-            self.reset(reason=", ".join(f"{k} {v}" for k, v in changed.items() if k in REBUILD))
-        elif {"optimizer", "lr", "momentum"} & set(changed):
+        self._apply(changed, first)
+
+    def _apply(self, changed: dict, first: bool) -> None:
+        """Rebuild, or give the optimiser its new settings, or just redraw (batch size, epochs)."""
+        rebuild = [f"{k} {v}" for k, v in changed.items() if k in REBUILD]
+        optimiser = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in changed.items() if k in ("optimizer", "lr", "momentum")]
+        if first or rebuild:
+            self.reset(reason=", ".join(rebuild) if not first else "")
+            return
+        if optimiser:
             self._new_optimizer()
-            self.status = "optimiser: " + ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
-                                                    for k, v in changed.items() if k != "epochs")
+            self.status = "optimiser: " + ", ".join(optimiser)
         self.show()
 
     def reset(self, reason: str = "Reset") -> None:
@@ -149,7 +157,7 @@ class Playground(TextFallback):
         self._new_optimizer()
         self.losses: list[float] = []
         self.accuracies: list[float] = []
-        self.status = f"new model ({reason})"
+        self.status = f"new model ({reason})" if reason else "new model"
         self.picture.new_data(self.X, self.y, self.classes)
         self.show()
 
