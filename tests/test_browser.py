@@ -354,6 +354,21 @@ def test_lab_bptt_stepper_controls_show_the_truncation_and_clipping_the_code_set
         nb.close("bptt-settings.png")
 
 
+def test_lab_error_collection_sees_a_failing_click_handler(lab, browser):
+    """The harness itself: an exception in a widget's comm handler must reach nb.errors()."""
+    cells = ["import ipywidgets as w\nbroken = w.Button(description='Break')\n"
+             "broken.on_click(lambda _b: 1 / 0)\nbroken"]
+    nb = NotebookPage(browser, lab, write_notebook(lab, "broken_handler.ipynb", cells), ARTIFACTS)
+    try:
+        nb.run_all()
+        assert nb.errors() == []
+        nb.page.locator(".jupyter-button", has_text="Break").click()
+        errors = wait_for(lambda: nb.errors(), "the handler's ZeroDivisionError to be collected")
+        assert any("ZeroDivisionError" in e for e in errors), errors
+    finally:
+        nb.close()
+
+
 def _lessons_with_widgets() -> list[Path]:
     found = []
     for path in sorted((CODE_ROOT / "course").glob("[0-9][0-9]_*.ipynb")):
