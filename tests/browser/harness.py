@@ -373,12 +373,14 @@ class NotebookPage:
         shown = self.read(locator)
         cls = shown["cls"].removeprefix("bplearn-")
         rows = [k for k in kernel if k["class"].lower() == cls]
-        for row in rows:
-            if normalise(shown["text"]) == html_to_text(row["text"]):
-                problems = compare_views(shown, row)
-                if problems:
-                    raise BrowserTestError(f"{self.name}: {row['class']} {row['variable']} " + "; ".join(problems))
+        same_text = [row for row in rows if normalise(shown["text"]) == html_to_text(row["text"])]
+        problems = {row["variable"]: compare_views(shown, row) for row in same_text}   # two widgets may say the same
+        for row in same_text:
+            if not problems[row["variable"]]:
                 return row
+        if same_text:
+            raise BrowserTestError(f"{self.name}: " + "; ".join(
+                f"{row['class']} {row['variable']}: " + "; ".join(problems[row["variable"]]) for row in same_text))
         raise BrowserTestError(f"{self.name}: the {cls} text in the browser is\n  {normalise(shown['text'])!r}\n"
                                f"but the kernel's widgets of that class show\n  "
                                + "\n  ".join(repr(html_to_text(r["text"])) for r in rows))
