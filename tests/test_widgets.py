@@ -452,6 +452,16 @@ def test_playground_an_exploding_loss_is_reported_in_the_status():
     assert play.state["epoch"] < 40 and "diverged" in play.text()
 
 
+def test_playground_a_nan_during_training_is_reported_not_raised(capsys):
+    play = Playground(n=40, epochs=5)
+    play.model.layers[0].weight.data[0, 0] = np.nan                    # as after a wild update
+    history = play.train()
+    assert history.diverged_at == 1 and play.state["epoch"] == 0 and not play.running
+    assert play.status.startswith("diverged at epoch 1 (the loss became NaN or infinite)")
+    assert play.text().endswith(play.status) and "the model outputs NaN" in play.text()
+    assert play.picture.view.data_ax.get_title() == "Decision boundary: none (the model outputs NaN)"
+
+
 def test_playground_rejects_bad_settings_with_clear_messages():
     with pytest.raises(ValueError, match="dataset='mnist' is not available; choose one of"):
         Playground(dataset="mnist")

@@ -10,6 +10,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ...errors import NonFiniteError
 from ..trace import Trace
 from . import style
 
@@ -157,7 +158,13 @@ class TrainingView:
             finite = [v for v in losses if np.isfinite(v)] or [1.0]
             self.loss_ax.set_xlim(0.5, max(len(losses), 2) + 0.5)
             self.loss_ax.set_ylim(0, max(finite) * 1.05 + 1e-12)
-        xs, ys, classes = class_grid(model, self.X, self.resolution)
+        try:
+            xs, ys, classes = class_grid(model, self.X, self.resolution)
+        except NonFiniteError:                            # a diverged model predicts nothing: show no regions
+            self.regions.set_data(np.ma.masked_all((2, 2)))
+            self.data_ax.set_title("Decision boundary: none (the model outputs NaN)")
+            return self.figure
+        self.data_ax.set_title("Decision boundary")
         self.regions.set_data(classes)
         self.regions.set_extent((xs[0], xs[-1], ys[0], ys[-1]))
         return self.figure

@@ -167,7 +167,7 @@ class Playground(TextFallback):
 
     # --- training ---------------------------------------------------------------------------------
     def train(self, epochs: int | None = None):
-        """Train for ``epochs`` (default: the setting) or until stop(); returns fit's History (None if it diverged)."""
+        """Train for ``epochs`` (default: the setting) or until stop(); returns fit's History."""
         if self._training and threading.current_thread() is not self._thread:
             raise RuntimeError("Playground: already training (Train button); press Stop or call stop() first.")
         self._stop, self._training, self.status = False, True, "training"
@@ -177,18 +177,16 @@ class Playground(TextFallback):
                           epochs=epochs or self.settings["epochs"], batch_size=self.settings["batch_size"],
                           rng=self.settings["seed"] + len(self.losses), progress=False,
                           callbacks=[self._epoch_callback()])
-        except NonFiniteError:
-            history = None
-            self.status = self._diverged(len(self.losses) + 1, "the loss became NaN or infinite")
         except Exception as exc:           # shown to the learner instead of dying silently in a thread
-            history, self.status = None, f"error: {type(exc).__name__}: {exc}"
-            raise
-        finally:
-            self._training = False
-            self.show()                                    # the final epoch, with the final status
-        if history is not None and not self.status.startswith("diverged"):
-            self.status = "stopped" if history.stopped_early else "done"
+            self._training, self.status = False, f"error: {type(exc).__name__}: {exc}"
             self.show()
+            raise
+        self._training = False
+        if history.diverged_at is not None:                # NaN or inf: fit stopped and kept the epochs before
+            self.status = self._diverged(history.diverged_at, "the loss became NaN or infinite")
+        elif not self.status.startswith("diverged"):       # not ended by our own exploding-loss check
+            self.status = "stopped" if history.stopped_early else "done"
+        self.show()                                        # the final epoch, with the final status
         return history
 
     def _epoch_callback(self):
@@ -251,7 +249,11 @@ class Playground(TextFallback):
     def text(self) -> str:
         """One line: the latest epoch and what happened (done, stopped, diverged, ...)."""
         if not self.losses:
-            return f"epoch 0: not trained yet (accuracy {accuracy(self.model, self.X, self.y):.1%}); {self.status}"
+            try:
+                start = f"accuracy {accuracy(self.model, self.X, self.y):.1%}"
+            except NonFiniteError:
+                start = "the model outputs NaN"
+            return f"epoch 0: not trained yet ({start}); {self.status}"
         return (f"epoch {len(self.losses)}: loss {self.losses[-1]:.4g}, training accuracy "
                 f"{self.accuracies[-1]:.1%}; {self.status}")
 
