@@ -68,6 +68,16 @@ def _lessons(files: list[tuple[Path, Path]]) -> list[Path]:
     return [rel for _, rel in files if rel.parent == Path(".")]
 
 
+def _copy_notebook(source: Path, target: Path, is_lesson: bool) -> None:
+    """Copy the contents (the copies are yours to edit). A lesson's links to its exercise point
+    at ../exercises/ in the repository, and at exercises/ beside it in a copied course."""
+    if not is_lesson:
+        shutil.copyfile(source, target)
+        return
+    text = source.read_text(encoding="utf-8").replace("](../exercises/", "](exercises/")
+    target.write_text(text, encoding="utf-8")
+
+
 def copy_course(dest: Path, force: bool = False) -> int:
     """Copy the notebooks into ``dest``; refuse (and copy nothing) if that would overwrite."""
     lessons, exercises = notebook_dirs()
@@ -90,7 +100,7 @@ def copy_course(dest: Path, force: bool = False) -> int:
     try:
         for source, rel in files:
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, dest / rel)      # contents only: the copies are yours to edit
+            _copy_notebook(source, dest / rel, is_lesson=rel.parent == Path("."))
     except OSError as exc:
         _error(f"could not write to {dest}: {exc}. Choose a folder you can write to.")
         return 1

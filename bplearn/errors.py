@@ -45,6 +45,22 @@ class GradingFeedback(BplearnError, AssertionError):
     """A self-check answer differs from the reference; the message says how, and why it might."""
 
 
+class NotANotebook(BplearnError, ValueError):
+    """The submission cannot be read as a Jupyter notebook."""
+
+
+class CellTimeout(BplearnError):
+    """A cell or a probe ran longer than the per-cell time limit."""
+
+
+class SandboxError(BplearnError, RuntimeError):
+    """The sandbox was required but cannot be used here; the message says why and what to do."""
+
+
+class SpecError(BplearnError, ValueError):
+    """A judge spec that does not follow the format; the message names the file and the fix."""
+
+
 class StopTraining(Exception):
     """Raise this inside a training callback to end ``fit`` after the current batch.
 

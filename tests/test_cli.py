@@ -259,3 +259,12 @@ def test_submit_explains_a_file_that_is_not_an_exercise(tmp_path, capsys):
     assert cli.main(["submit", str(other)]) == 2
     assert "not named like an exercise" in capsys.readouterr().err
     assert cli.main(["submit", str(tmp_path / "missing.ipynb")]) == 2
+
+
+def test_course_copy_keeps_each_lessons_link_to_its_exercise_working(tmp_path):
+    dest = tmp_path / "mine"
+    assert cli.main(["course", str(dest)]) == 0
+    text = (dest / "04_mlp_backprop.ipynb").read_text()
+    targets = re.findall(r"\]\((exercises/ex04_[a-z_]+\.ipynb)\)", text)
+    assert targets and (dest / targets[0]).exists()
+    assert "](../exercises/" not in text

@@ -1,5 +1,6 @@
 """solutions/lessons/ -> course/: stubs replace answers; the committed course/ is in sync."""
 import json
+import re
 import pathlib
 
 import pytest
@@ -30,3 +31,31 @@ def test_course_lesson_is_generated_from_its_solution(path):
     assert [("".join(c["source"]), c["cell_type"]) for c in committed["cells"]] == \
         [("".join(c["source"]), c["cell_type"]) for c in expected["cells"]], \
         f"course/{path.name} is out of date: run `python -m bplearn.grading lessons {path.name[:2]}`"
+
+
+LESSONS = sorted((ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _tags(path):
+    return [t for c in json.loads(path.read_text())["cells"] for t in c.get("metadata", {}).get("tags", [])]
+
+
+def test_every_course_lesson_has_a_solution_version():
+    assert [p.name for p in LESSONS] == [p.name for p in SOLUTIONS]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_the_learner_does_the_work_and_no_cell_raises_on_purpose(path):
+    tags = _tags(path)
+    assert "raises-exception" not in tags, f"{path.name}: show errors with try/except instead"
+    if path.name[:2] != "00":
+        assert tags.count("your-turn") >= 2, f"{path.name} has {tags.count('your-turn')} your-turn cells"
+        assert tags.count("predict") >= 1, f"{path.name} has no predict cell"
+
+
+@pytest.mark.parametrize("path", LESSONS[1:], ids=lambda p: p.name)
+def test_every_lesson_links_its_exercise_and_the_exercise_exists(path):
+    text = path.read_text()
+    links = re.findall(r"\]\(\.\./exercises/(ex\d\d_[a-z0-9_]+\.ipynb)\)", text)
+    assert links and links[0].startswith(f"ex{path.name[:2]}_"), f"{path.name} does not link exercise {path.name[:2]}"
+    assert (ROOT / "exercises" / links[0]).exists()

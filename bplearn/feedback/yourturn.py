@@ -23,6 +23,7 @@ hint; the same mistakes serve the unit tests that prove each hint appears.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import os
 import sys
@@ -114,8 +115,9 @@ class Task:
             if not verdict.ok:
                 return verdict
         n = "input" if self.cases == 1 else f"{self.cases} fresh inputs"
+        verb = "matches" if len(self.outputs) == 1 else "match"
         return Verdict(self.name, CORRECT, f"✔ {self.name} is correct: {', '.join(self.outputs)} "
-                       f"match the reference on {n}.")
+                       f"{verb} the reference on {n}.")
 
     def _judge_case(self, fn, inputs: dict) -> Verdict:
         expected = self._as_tuple(self.reference(**_copy(inputs)))
@@ -142,7 +144,7 @@ class Task:
         right = [n for n in self.outputs if n not in problems]
         text = f"✘ {self.name}: " + "; ".join(f"{n} is wrong" for n in problems)
         text += (f" ({', '.join(right)} {'is' if len(right) == 1 else 'are'} right)." if right else ".")
-        text += "".join(f"\n  • {m}" for m in problems.values())
+        text += "".join(f"\n  • {m}" for m in _say_each_hint_once(list(problems.values()), self.mistakes))
         text += f"\n  (inputs: {_shapes(inputs)})"
         return Verdict(self.name, WRONG, text, problems, found)
 
@@ -206,7 +208,12 @@ class Task:
 
     def reset(self) -> None:
         """Put the original stub of this your-turn cell into a new cell below (or print it)."""
-        stub = original_stub(self.lesson, self.name)
+        try:
+            stub = original_stub(self.lesson, self.name)
+        except (OSError, LookupError, ValueError) as err:
+            print(f"Could not find the original stub of {self.name} ({err}). Copy it from the lesson "
+                  f"as shipped, or run `bplearn course DIR` for a fresh copy of every lesson.")
+            return
         try:
             from IPython import get_ipython
             shell = get_ipython()
@@ -239,9 +246,10 @@ def is_stub(fn) -> bool:
 def original_stub(lesson: str, name: str) -> str:
     """The source of the your-turn cell in ``lesson`` that defines ``name``, as shipped."""
     import json
-    from importlib import resources
 
-    cells = json.loads(resources.files("bplearn._course").joinpath(lesson).read_text(encoding="utf-8"))["cells"]
+    from ..cli import notebook_dirs   # the shipped lessons: inside a wheel, or course/ in a checkout
+
+    cells = json.loads((notebook_dirs()[0] / lesson).read_text(encoding="utf-8"))["cells"]
     for cell in cells:
         source = "".join(cell["source"])
         if "your-turn" in cell.get("metadata", {}).get("tags", []) and f"def {name}(" in source:
@@ -249,14 +257,37 @@ def original_stub(lesson: str, name: str) -> str:
     raise LookupError(f"no your-turn cell defining {name} in {lesson}")
 
 
+def _say_each_hint_once(messages: list, mistakes: list) -> list:
+    """One mistake often spoils several outputs: print its hint with the first, "see above" after."""
+    said = set()
+    for i, message in enumerate(messages):
+        for mistake in mistakes:
+            line = f"Likely mistake: {mistake.name}. {mistake.hint}"
+            if line in message and mistake.name in said:
+                messages[i] = message.replace(line, f"Likely mistake: {mistake.name} (see above).")
+            elif line in message:
+                said.add(mistake.name)
+    return messages
+
+
 def _copy(inputs: dict) -> dict:
-    """Fresh copies, so a function that changes its inputs in place cannot spoil the next call."""
-    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+    """Fresh deep copies (arrays, models, optimisers), so a function that changes its inputs
+    in place cannot spoil the reference's or the next call's."""
+    return copy.deepcopy(inputs)
 
 
 def _shapes(inputs: dict) -> str:
-    return ", ".join(f"{k}: {getattr(v, 'shape', v)!s}" if isinstance(v, np.ndarray) else f"{k}={v!r}"
-                     for k, v in inputs.items())
+    """The inputs in one short line: arrays by shape, numbers by value, objects by type."""
+    return ", ".join(f"{k}: {_short(v)}" for k, v in inputs.items())
+
+
+def _short(value) -> str:
+    if isinstance(value, np.ndarray):
+        return str(value.shape)
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_short(v) for v in value) + ")"
+    text = repr(value)   # short, readable reprs (numbers, named test functions) are kept
+    return text if len(text) <= 60 and " at 0x" not in text and "\n" not in text else type(value).__name__
 
 
 def _learner_frames(exc: BaseException) -> str:

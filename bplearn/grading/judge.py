@@ -24,15 +24,12 @@ import numpy as np
 from .. import __version__
 from ..feedback.compare import diagnose
 from .spec import FORMAT_VERSION, Exercise
+from ..errors import NotANotebook
 
 JUDGE_VERSION = f"bplearn {__version__}, judge format {FORMAT_VERSION}"
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_OUTPUT_BYTES = 64 << 20
 CORRECT, WRONG, NOT_DONE, MISSING, ERROR, NO_RESULT = "correct", "wrong", "not done", "missing", "error", "no result"
-
-
-class NotANotebook(ValueError):
-    """The submission cannot be read as a Jupyter notebook."""
 
 
 @dataclass

@@ -24,6 +24,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+from ..errors import CellTimeout
 
 MAX_ITEMS = 32            # entries of a returned tuple/list that are kept
 MAX_DEPTH = 3             # nesting of tuples/lists that is kept
@@ -65,10 +66,6 @@ def _safe_repr(value) -> str:
     except Exception:  # a learner's __repr__ may fail: the type name is enough
         text = "<unprintable>"
     return text[:80]
-
-
-class CellTimeout(Exception):
-    """A cell or a probe ran longer than the per-cell time limit."""
 
 
 def _on_alarm(signum, frame):

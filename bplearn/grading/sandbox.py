@@ -34,14 +34,11 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from ..errors import SandboxError
 
 GRADER_USER = "bplearn-grader"
 INSIDE = "/submission"
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
-
-
-class SandboxError(RuntimeError):
-    """The sandbox was required but cannot be used here; the message says why and what to do."""
 
 
 @dataclass

@@ -30,16 +30,13 @@ from pathlib import Path
 from typing import Callable
 
 from ..feedback.yourturn import Mistake
+from ..errors import SpecError
 
 __all__ = ["Exercise", "Part", "Mistake", "Mutant", "Probe", "call", "value", "probe", "solution",
            "accuracy", "custom", "load_spec", "spec_path_for", "FORMAT_VERSION", "SpecError"]
 
 FORMAT_VERSION = 1
 _PART_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-class SpecError(ValueError):
-    """A judge spec that does not follow the format; the message names the file and the fix."""
 
 
 # --- probes: what the sandbox asks of the learner's code ------------------------------------
