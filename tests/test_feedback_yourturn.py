@@ -90,3 +90,17 @@ def test_reveal_says_whether_a_choice_was_right_and_why(capsys, guess, right):
 def test_reveal_compares_numbers_within_a_relative_tolerance():
     assert reveal("x", 0.95, 1.0, why=".", tolerance=0.1) is True
     assert reveal("x", 0.5, 1.0, why=".", tolerance=0.1) is False
+
+
+def test_try_yours_returns_the_learners_outputs_or_falls_back_to_the_reference(capsys, rng):
+    inputs = _inputs(rng)
+    TASK.check(_forgot_transpose)
+    assert np.allclose(TASK.try_yours(**inputs)["dW"], inputs["x"].T @ inputs["grad_out"])
+
+    def linear_backward(x, w, grad_out):
+        ...
+
+    TASK.check(linear_backward)
+    capsys.readouterr()
+    assert np.allclose(TASK.try_yours(**inputs)["dW"], inputs["grad_out"].T @ inputs["x"])
+    assert "Showing the reference linear_backward: yours is not written yet." in capsys.readouterr().out

@@ -97,7 +97,7 @@ class Task:
         self.nudge_text, self.hint_text = nudge, hint
         self.cases, self.rtol, self.atol, self.seed = cases, rtol, atol, seed
         self.batch_size, self.lesson = batch_size, lesson
-        self._help_level = 0
+        self.tried = None      # the learner's function as last checked, right or wrong
 
     # --- checking ----------------------------------------------------------------------
     def verdict(self, fn) -> Verdict:
@@ -180,6 +180,7 @@ class Task:
 
     def check(self, fn):
         """Print the verdict on ``fn``; return ``fn`` if it is right, else the reference."""
+        self.tried = fn
         verdict = self.verdict(fn)
         print(verdict.message)
         if verdict.ok:
@@ -191,6 +192,26 @@ class Task:
                   f"  Stuck? Ask for help in steps: {self.handle}.nudge(), then .hint(), then .answer();"
                   f" {self.handle}.reset() brings back the empty stub.")
         return self.reference
+
+    def try_yours(self, *args, **kwargs) -> dict:
+        """Your last checked function's outputs on these inputs, by name, to open in a stepper.
+
+        Falls back to the reference (and says so) while yours is a stub, raises, or returns
+        the wrong number of values, so the cells that show it always run.
+        """
+        fn, why = self.tried, None
+        if fn is None or not callable(fn) or is_stub(fn):
+            why = "yours is not written yet"
+        else:
+            try:
+                values = fn(*args, **kwargs)
+                why = self._returned_shape_problem(values)
+            except Exception as exc:
+                why = f"yours raised {type(exc).__name__}: {exc}"
+        if why:
+            print(f"Showing the reference {self.name}: {why}.")
+            values = self.reference(*args, **kwargs)
+        return dict(zip(self.outputs, self._as_tuple(values)))
 
     # --- help in steps -----------------------------------------------------------------
     def nudge(self) -> None:

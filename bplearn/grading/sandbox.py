@@ -215,7 +215,10 @@ def bwrap_command(workdir: Path, limits: Limits, secrets=()) -> tuple[list, str]
         if clash:
             raise SandboxError(f"the Python installation {clash[0]} contains {secret}, which learner code must not "
                                "see: install bplearn in a virtual environment outside the course folder")
-    argv = [bwrap_path(), "--ro-bind", "/usr", "/usr"]
+    # /tmp first: binds made later sit on top of it, so a Python or bplearn that lives under
+    # /tmp (a CI checkout, a throwaway venv) stays visible inside the sandbox
+    argv = [bwrap_path(), "--ro-bind", "/usr", "/usr",
+            "--size", str(limits.file_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
     for link in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{link}"):
             argv += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -230,8 +233,7 @@ def bwrap_command(workdir: Path, limits: Limits, secrets=()) -> tuple[list, str]
     argv += ["--perms", "0755", "--dir", "/etc"]
     for f in _ETC_FILES:
         argv += ["--ro-bind-try", f, f]
-    argv += ["--size", str(limits.file_mb << 20), "--perms", "1777", "--tmpfs", "/tmp",
-             "--bind", str(workdir), INSIDE, "--dev", "/dev", "--proc", "/proc",
+    argv += ["--bind", str(workdir), INSIDE, "--dev", "/dev", "--proc", "/proc",
              "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
              "--die-with-parent", "--new-session", "--chdir", INSIDE]
     python = [sys.executable, "-I", "-m", "bplearn.grading.runner", INSIDE]
