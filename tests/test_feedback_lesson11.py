@@ -1,6 +1,4 @@
 """Lesson 11's your-turn checks: the softmax backward and the attention backward."""
-import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -10,8 +8,6 @@ from bplearn.feedback import lesson11
 from bplearn.feedback.yourturn import CORRECT, NOT_DONE, WRONG
 from bplearn.gradcheck import numerical_gradient
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-LESSON = "11_attention.ipynb"
 SOFTMAX, ATTENTION = lesson11.softmax_backward, lesson11.attention_backward
 
 
@@ -156,37 +152,3 @@ def test_typical_attention_mistakes_get_their_specific_hint(wrong, parts, hint):
 
 def test_a_correct_dV_is_named_as_right_when_only_the_scale_is_missing():
     assert "(dV is right)" in ATTENTION.verdict(_no_scale_backward).message
-
-
-# --- the committed notebooks ------------------------------------------------------------------
-
-def _cells(folder):
-    return json.loads((ROOT / folder / LESSON).read_text(encoding="utf-8"))["cells"]
-
-
-def _check_outputs(cells):
-    """The printed text of every your-turn check cell, in order."""
-    return ["".join("".join(o.get("text", "")) for o in c["outputs"]) for c in cells
-            if c["cell_type"] == "code" and ".check(" in "".join(c["source"])]
-
-
-def _tags(cells, tag):
-    return [c for c in cells if tag in c.get("metadata", {}).get("tags", [])]
-
-
-@pytest.mark.parametrize("folder", ["solutions/lessons", "course"])
-def test_the_lesson_has_your_turn_and_predict_cells_and_none_that_raise(folder):
-    cells = _cells(folder)
-    assert len(_tags(cells, "your-turn")) == 2 and len(_tags(cells, "predict")) >= 1
-    assert not _tags(cells, "raises-exception")
-    assert not any(o.get("output_type") == "error" for c in cells if c["cell_type"] == "code" for o in c["outputs"])
-
-
-def test_every_check_in_the_solution_notebook_says_correct():
-    outputs = _check_outputs(_cells("solutions/lessons"))
-    assert len(outputs) == 2 and all(out.startswith("✔") for out in outputs)
-
-
-def test_every_check_in_the_learner_notebook_says_not_done_yet():
-    outputs = _check_outputs(_cells("course"))
-    assert len(outputs) == 2 and all("not done yet" in out for out in outputs)

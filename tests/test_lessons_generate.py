@@ -59,3 +59,34 @@ def test_every_lesson_links_its_exercise_and_the_exercise_exists(path):
     links = re.findall(r"\]\(\.\./exercises/(ex\d\d_[a-z0-9_]+\.ipynb)\)", text)
     assert links and links[0].startswith(f"ex{path.name[:2]}_"), f"{path.name} does not link exercise {path.name[:2]}"
     assert (ROOT / "exercises" / links[0]).exists()
+
+
+CHECK = re.compile(r"lesson\d\d\.(\w+)\.check\(")
+
+
+def _check_outputs(path) -> dict:
+    """{task name: printed text} of every your-turn check cell (`name = lessonNN.name.check(name)`)."""
+    found = {}
+    for cell in json.loads(path.read_text())["cells"]:
+        match = CHECK.search("".join(cell["source"])) if cell["cell_type"] == "code" else None
+        if match:
+            found[match.group(1)] = "".join("".join(o.get("text", "")) for o in cell["outputs"])
+    return found
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_check_says_correct_in_the_solution_and_not_done_yet_in_the_learner_version(path):
+    solved, learner = _check_outputs(path), _check_outputs(ROOT / "course" / path.name)
+    assert solved and set(solved) == set(learner)
+    tags = _tags(ROOT / "course" / path.name)
+    assert len(solved) == tags.count("your-turn"), "every your-turn cell is followed by its check"
+    for name in solved:
+        assert solved[name].startswith(f"✔ {name} is correct"), f"solution {path.name}, {name}: {solved[name]!r}"
+        assert f"{name}: not done yet" in learner[name], f"course/{path.name}, {name}: {learner[name]!r}"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_no_committed_lesson_shows_an_error(path):
+    for nb in (path, ROOT / "course" / path.name):
+        cells = json.loads(nb.read_text())["cells"]
+        assert not [o for c in cells if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "error"]
