@@ -381,6 +381,18 @@ def test_playground_stop_button_stops_background_training_and_shows_the_final_ep
     assert len(play.picture.view.loss_line.get_ydata()) == epoch
 
 
+def test_playground_redraws_from_the_main_thread_never_disturb_background_training():
+    play = Playground(epochs=60, n=200, batch_size=4)
+    play.train_in_background()
+    redraws = 0
+    while play.running and redraws < 400:               # a learner clicking and asking for the picture
+        play.show()
+        redraws += 1
+    play._thread.join(timeout=60)
+    assert redraws > 5, "training ended before the main thread could redraw: the test proves nothing"
+    assert play.status == "done" and play.state["epoch"] == 60, play.status
+
+
 def test_playground_a_float_echoed_back_by_the_browser_changes_nothing():
     play = Playground(optimizer="sgd", lr=0.1, momentum=0.9, epochs=3, n=40)
     controls = controls_of(play)

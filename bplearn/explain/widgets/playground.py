@@ -13,6 +13,7 @@ value it already has (a float echoed back by the browser) changes nothing at all
 """
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -310,7 +311,10 @@ class PlaygroundPicture:
         self.renderer = StepRenderer(self.figure, None)
 
     def draw(self, losses, model, title: str) -> None:
-        self.view.update(losses, model, title)
+        # The regions come from a copy: a redraw asked for by the kernel's main thread (a click,
+        # a summary) must not run forward through the model while the training thread sits
+        # between a batch's forward and backward, which would overwrite the caches backward needs.
+        self.view.update(losses, copy.deepcopy(model), title)
 
     def png(self) -> bytes:
         return self.renderer.render()
