@@ -1,9 +1,13 @@
 """Your-turn tasks: a verdict for every kind of answer, specific hints, help in steps."""
+import importlib
+import tomllib
+
 import numpy as np
 import pytest
 
 from bplearn.feedback import Mistake, Task, is_stub, reveal
-from bplearn.feedback.yourturn import CORRECT, ERROR, NOT_DONE, WRONG
+from bplearn.feedback import yourturn
+from bplearn.feedback.yourturn import CORRECT, ERROR, NOT_DONE, WRONG, TEXTS_DIR, task_from_texts
 
 
 def _linear_backward(x, w, grad_out):
@@ -104,3 +108,50 @@ def test_try_yours_returns_the_learners_outputs_or_falls_back_to_the_reference(c
     capsys.readouterr()
     assert np.allclose(TASK.try_yours(**inputs)["dW"], inputs["grad_out"].T @ inputs["x"])
     assert "Showing the reference linear_backward: yours is not written yet." in capsys.readouterr().out
+
+
+# --- the lessons' tasks read their texts from feedback/texts/lessonNN.toml -----------------------
+
+@pytest.mark.parametrize("path", sorted(TEXTS_DIR.glob("lesson*.toml")), ids=lambda p: p.stem)
+def test_every_table_in_a_lessons_texts_is_a_task_of_its_module_and_back(path):
+    module = importlib.import_module(f"bplearn.feedback.{path.stem}")
+    tasks = {name: value for name, value in vars(module).items() if isinstance(value, Task)}
+    with path.open("rb") as file:
+        assert set(tomllib.load(file)) == set(tasks)
+    for name, task in tasks.items():
+        assert task.name == name and task.handle == f"{path.stem}.{name}" and task.lesson == module.LESSON
+
+
+def test_every_lesson_module_has_its_texts():
+    assert sorted(p.stem for p in TEXTS_DIR.glob("lesson*.toml")) == [f"lesson{n:02d}" for n in range(13)]
+
+
+def test_a_table_that_names_a_missing_function_says_which_file_task_and_function():
+    namespace = dict(vars(importlib.import_module("bplearn.feedback.lesson00")))
+    del namespace["_uphill"]
+    with pytest.raises(LookupError) as error:
+        task_from_texts(namespace, "gradient_step")
+    message = str(error.value)
+    assert "lesson00.toml" in message and "[gradient_step]" in message and "'_uphill'" in message
+    assert "stepped up the gradient" in message and "has no function named" in message
+
+
+def test_a_missing_table_or_an_unknown_key_is_named_with_its_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(yourturn, "TEXTS_DIR", tmp_path)
+    (tmp_path / "lesson99.toml").write_text(
+        '[linear_backward]\nreference = "_linear_backward"\ninputs = "_inputs"\noutputs = ["dW", "dx"]\n'
+        'nudge = "Which shapes must multiply?"\nhnit = "dW = grad_out.T @ x"\n', encoding="utf-8")
+    namespace = {"__name__": "bplearn.feedback.lesson99", "_linear_backward": _linear_backward, "_inputs": _inputs}
+    with pytest.raises(LookupError, match=r"lesson99.toml, task \[linear_backward\]: missing keys \['hint'\], "
+                                          r"unknown keys \['hnit'\]"):
+        task_from_texts(namespace, "linear_backward")
+    with pytest.raises(LookupError, match=r"lesson99.toml has no table \[conv_backward\]"):
+        task_from_texts(namespace, "conv_backward")
+
+
+def test_a_mistakes_keywords_are_passed_to_its_function_with_the_inputs(rng):
+    lesson09 = importlib.import_module("bplearn.feedback.lesson09")
+    inputs = lesson09.bptt_backward.make_inputs(rng)
+    got = lesson09.bptt_backward.mistakes[0].compute(**inputs)       # keywords = { carry = false }
+    want = lesson09._bptt_variant(**inputs, carry=False)
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))

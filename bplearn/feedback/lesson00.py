@@ -5,9 +5,7 @@
 """
 from __future__ import annotations
 
-import numpy as np
-
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "00_welcome.ipynb"
 
@@ -33,18 +31,4 @@ def _inputs(rng):
     return {"w": rng.normal(size=4), "grad": rng.normal(size=4), "lr": float(rng.uniform(0.05, 0.3))}
 
 
-gradient_step = Task(
-    "gradient_step", _gradient_step, _inputs, "new_w",
-    mistakes=[
-        Mistake("stepped up the gradient", _uphill,
-                "The gradient points uphill, towards a larger loss. Gradient descent goes the other way: "
-                "subtract lr * grad from w."),
-        Mistake("learning rate left out", _without_lr,
-                "The whole gradient was subtracted. The learning rate lr scales the step: multiply grad by lr."),
-        Mistake("returned only the change", _only_the_change,
-                "That is the size of the step, not the new weights. Add the step to w and return the result."),
-    ],
-    nudge="The gradient says which way the loss goes up. Which way should the weights move?",
-    hint="Take a step of length lr times the gradient, against the gradient, starting from w.",
-    lesson=LESSON,
-)
+gradient_step = task_from_texts(globals(), "gradient_step")

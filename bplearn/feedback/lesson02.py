@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "02_graphs_and_neuron.ipynb"
 
@@ -64,26 +64,7 @@ def _random_graph(rng):
     return {"n_nodes": n_nodes, "edges": tuple(edges)}
 
 
-backward_pass = Task(
-    "backward_pass", _backward_pass, _random_graph, "grads",
-    mistakes=[
-        Mistake("overwriting instead of adding up", _overwrites,
-                "A node used by several others (or twice by one) must receive the sum of all their shares. "
-                "Use grads[parent] += ..., not grads[parent] = ...."),
-        Mistake("walking the edges forwards", _forward_order,
-                "A node's gradient is complete only after every node that uses it has passed its share back. "
-                "Loop over reversed(edges), from the loss towards the leaves."),
-        Mistake("the local derivative was left out", _without_local,
-                "Each edge scales the gradient by its local derivative: parent += local * (gradient of child)."),
-        Mistake("no seed", _no_seed,
-                "Nothing starts the pass. The loss changes one-for-one with itself: set grads[-1] = 1 first."),
-    ],
-    nudge="Start at the loss with dL/dL = 1. In which order must the edges be visited so that a child's "
-          "gradient is finished before it is passed to the parent?",
-    hint="grads = zeros; grads[-1] = 1; then for each edge from the last to the first: "
-         "grads[parent] += local * grads[child].",
-    lesson=LESSON,
-)
+backward_pass = task_from_texts(globals(), "backward_pass")
 
 
 # --- one linear neuron: y = w @ x + b, L = ½ (y - target)² -------------------------------
@@ -120,24 +101,7 @@ def _neuron_inputs(rng):
             "b": float(rng.uniform(-0.5, 0.5)), "target": float(rng.uniform(-1, 1))}
 
 
-_SIGN_HINT = ("dL/dy for L = ½(y - target)² is y - target (prediction minus target). It is negative when the "
-              "prediction is too small, which tells gradient descent to raise it.")
-
-neuron_backward = Task(
-    "neuron_backward", _neuron_backward, _neuron_inputs, ("dw", "db"),
-    mistakes=[
-        Mistake("target - prediction instead of prediction - target", _target_minus_prediction, _SIGN_HINT),
-        Mistake("the weights instead of the inputs", _times_the_weights,
-                "z = w1·x1 + w2·x2 + ... + b, so dz/dw_i is the input x_i, not the weight w_i."),
-        Mistake("the inputs were left out of dw", _without_the_input,
-                "Each weight's share is the error times the input it multiplies: dz/dw_i = x_i."),
-        Mistake("the ½ was ignored", _half_ignored,
-                "The ½ in L = ½(y - target)² cancels the 2 from the square: dL/dy = y - target."),
-    ],
-    nudge="Compute the prediction y first. Then go back one step at a time: dL/dy, dy/dz, dz/dw.",
-    hint="dL/dy = y - target; the activation is linear, so dy/dz = 1; dz/dw = x and dz/db = 1.",
-    lesson=LESSON,
-)
+neuron_backward = task_from_texts(globals(), "neuron_backward")
 
 
 # --- the same neuron with a sigmoid: y = sigmoid(w @ x + b) ---------------------------------
@@ -170,18 +134,4 @@ def _slope_is_y(x, w, b, target):
     return dL_dz * x, dL_dz
 
 
-sigmoid_neuron_backward = Task(
-    "sigmoid_neuron_backward", _sigmoid_neuron_backward, _neuron_inputs, ("dw", "db"),
-    mistakes=[
-        Mistake("the sigmoid's derivative is missing", _no_activation_slope,
-                "That is the linear neuron's answer. The activation is a link of the chain too: multiply by "
-                "dy/dz = y (1 - y)."),
-        Mistake("the sigmoid's slope computed from z instead of y", _slope_from_z,
-                "sigmoid'(z) = sigmoid(z) (1 - sigmoid(z)) = y (1 - y): use the output y, not z."),
-        Mistake("the sigmoid's slope without (1 - y)", _slope_is_y,
-                "The derivative of the sigmoid is y (1 - y), not y."),
-    ],
-    nudge="Same chain as the linear neuron, with one more link in the middle: dy/dz is no longer 1.",
-    hint="y = sigmoid(z); dL/dz = (y - target) · y (1 - y); then dw = dL/dz · x and db = dL/dz.",
-    lesson=LESSON,
-)
+sigmoid_neuron_backward = task_from_texts(globals(), "sigmoid_neuron_backward")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "03_losses.ipynb"
 
@@ -36,25 +36,7 @@ def _regression_batch(rng):
     return {"pred": rng.normal(size=6), "target": rng.normal(size=6)}
 
 
-mse_grad = Task(
-    "mse_grad", _mse_grad, _regression_batch, "dpred",
-    mistakes=[
-        Mistake("both the 2 and the 1/N are missing", _bare_difference,
-                "pred - target is only where the gradient starts. The square brings a factor 2, and the mean "
-                "over N predictions divides every entry by N."),
-        Mistake("target - pred instead of pred - target", _target_minus_pred,
-                "The derivative of (pred - target)² with respect to pred is 2 (pred - target): positive when "
-                "the prediction is too high, so gradient descent lowers it."),
-        Mistake("the square was kept instead of differentiated", _squared_not_differentiated,
-                "That is each example's share of the loss. Its derivative uses the power rule: "
-                "d(u²)/du = 2u."),
-    ],
-    nudge="Differentiate one term of the mean, (1/N)(pred_i - target_i)², with respect to pred_i. "
-          "The other terms do not contain pred_i.",
-    hint="Power rule and the chain rule: each entry is 2 (pred_i - target_i) / N, with N = len(pred).",
-    batch_size=lambda inputs: len(inputs["pred"]),
-    lesson=LESSON,
-)
+mse_grad = task_from_texts(globals(), "mse_grad")
 
 
 # --- the gradient of softmax + mean cross-entropy --------------------------------------------
@@ -95,19 +77,4 @@ def _classification_batch(rng):
     return {"logits": logits, "labels": rng.integers(0, 4, size=5)}
 
 
-softmax_ce_grad = Task(
-    "softmax_ce_grad", _softmax_ce_grad, _classification_batch, "dlogits",
-    mistakes=[
-        Mistake("the raw logits were used instead of the probabilities", _logits_minus_y,
-                "The rule is p - y with p = softmax(logits): turn the logits into probabilities first."),
-        Mistake("the one-hot targets were not subtracted", _without_the_one_hot,
-                "Subtract y, the one-hot target: 1 at each example's label, 0 elsewhere."),
-        Mistake("1 was subtracted from every entry", _minus_one_everywhere,
-                "Only the correct class gets -1: y is one-hot, so subtract 1 at (row n, column labels[n]) only."),
-    ],
-    nudge="First the probabilities (a softmax on each row), then the targets as one-hot rows, then the mean.",
-    hint="p = softmax(logits) computed stably (subtract each row's max before exp); y = np.eye(C)[labels]; "
-         "return (p - y) / N.",
-    batch_size=lambda inputs: len(inputs["logits"]),
-    lesson=LESSON,
-)
+softmax_ce_grad = task_from_texts(globals(), "softmax_ce_grad")

@@ -15,7 +15,7 @@ import inspect
 import numpy as np
 
 from .. import nn, optim
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "05_training.ipynb"
 
@@ -72,6 +72,7 @@ def _training_loop(model, loss_fn, optimizer, X, y, epochs):
 
 
 def _loop_variant(model, loss_fn, optimizer, X, y, epochs, *, zero=True, step=True):
+    """The training loop with one call left out: zero=False skips zero_grad(), step=False step()."""
     losses = []
     for _ in range(epochs):
         if zero:
@@ -95,27 +96,10 @@ def _loop_inputs(rng):
             "y": (X[:, 0] * X[:, 1] > 0).astype(int), "epochs": int(rng.integers(4, 7))}
 
 
-training_loop = Task(
-    "training_loop",
-    reference=on_pristine_copy(_training_loop),
-    inputs=_loop_inputs,
-    outputs="losses",
-    mistakes=[
-        Mistake("the gradients are never cleared",
-                on_pristine_copy(functools.partial(_loop_variant, zero=False)),
-                "Backward adds into p.grad (+=), so without optimizer.zero_grad() each step also "
-                "uses every earlier step's gradients. Clear them at the start of every step."),
-        Mistake("the weights never change",
-                on_pristine_copy(functools.partial(_loop_variant, step=False)),
-                "The loss is the same in every epoch, so no update reached the weights: call "
-                "optimizer.step() after model.backward(...) and before the next zero_grad()."),
-    ],
-    nudge="One epoch is five lines: clear the gradients, forward and loss, backward, step, and "
-          "remember the loss.",
-    hint="optimizer.zero_grad(); loss = loss_fn(model(X), y); model.backward(loss_fn.backward()); "
-         "optimizer.step(); append loss to a list, and return np.array(the list).",
-    lesson=LESSON,
-)
+_training_loop_on_copy = on_pristine_copy(_training_loop)
+_loop_variant_on_copy = on_pristine_copy(_loop_variant)
+
+training_loop = task_from_texts(globals(), "training_loop")
 
 
 # --- momentum_update -----------------------------------------------------------------------
@@ -134,30 +118,23 @@ def _momentum_inputs(rng):
             "momentum": float(rng.uniform(0.5, 0.95))}
 
 
-momentum_update = Task(
-    "momentum_update",
-    reference=_momentum_update,
-    inputs=_momentum_inputs,
-    outputs=("new_w", "new_velocity"),
-    mistakes=[
-        Mistake("the step uses the gradient, not the velocity",
-                lambda w, grad, velocity, lr, momentum: (w - lr * grad, momentum * velocity + grad),
-                "With momentum the weights move along the velocity: new_w = w - lr * new_velocity."),
-        Mistake("the step uses the old velocity",
-                lambda w, grad, velocity, lr, momentum: (w - lr * velocity, momentum * velocity + grad),
-                "Update the velocity first, then step with the new one."),
-        Mistake("the velocity is a weighted average",
-                lambda w, grad, velocity, lr, momentum: _momentum_update(w, (1 - momentum) * grad, velocity, lr, momentum),
-                "Here (as in bplearn and PyTorch) the velocity is momentum * velocity + grad, "
-                "without a (1 - momentum) factor on grad."),
-        Mistake("the old velocity is not carried over",
-                lambda w, grad, velocity, lr, momentum: (w - lr * grad, grad),
-                "The velocity remembers the past: new_velocity = momentum * velocity + grad."),
-    ],
-    nudge="Two lines: first the new velocity, then the new weights.",
-    hint="velocity <- momentum * velocity + grad, then w <- w - lr * velocity (with the new velocity).",
-    lesson=LESSON,
-)
+def _step_along_the_gradient(w, grad, velocity, lr, momentum):
+    return w - lr * grad, momentum * velocity + grad
+
+
+def _step_with_the_old_velocity(w, grad, velocity, lr, momentum):
+    return w - lr * velocity, momentum * velocity + grad
+
+
+def _velocity_averaged(w, grad, velocity, lr, momentum):
+    return _momentum_update(w, (1 - momentum) * grad, velocity, lr, momentum)
+
+
+def _velocity_forgotten(w, grad, velocity, lr, momentum):
+    return w - lr * grad, grad
+
+
+momentum_update = task_from_texts(globals(), "momentum_update")
 
 
 # --- adam_update ---------------------------------------------------------------------------
@@ -173,6 +150,8 @@ def _adam_update(w, grad, m, v, t, lr, beta1, beta2, eps):
 
 
 def _adam_variant(w, grad, m, v, t, lr, beta1, beta2, eps, *, correct=True, shift=0, eps_inside=False):
+    """Adam with one slip: correct=False skips the bias correction, shift=1 corrects with t + 1,
+    eps_inside=True adds eps under the square root."""
     new_m = beta1 * m + (1 - beta1) * grad
     new_v = beta2 * v + (1 - beta2) * grad ** 2
     m_hat = new_m / (1 - beta1 ** (t + shift)) if correct else new_m
@@ -190,22 +169,4 @@ def _adam_inputs(rng):
             "eps": float(rng.uniform(1e-3, 1e-2))}
 
 
-adam_update = Task(
-    "adam_update",
-    reference=_adam_update,
-    inputs=_adam_inputs,
-    outputs=("new_w", "new_m", "new_v"),
-    mistakes=[
-        Mistake("no bias correction", lambda **a: _adam_variant(**a, correct=False),
-                "m and v start at zero, so early on they are too small: divide them by "
-                "(1 - beta1**t) and (1 - beta2**t) before the step."),
-        Mistake("the bias correction is off by one step", lambda **a: _adam_variant(**a, shift=1),
-                "t is the number of the step being taken, starting at 1: use beta1**t and beta2**t."),
-        Mistake("eps is inside the square root", lambda **a: _adam_variant(**a, eps_inside=True),
-                "Add eps after the square root: m_hat / (np.sqrt(v_hat) + eps)."),
-    ],
-    nudge="Update the two running averages first, then correct them for their zero start, then step.",
-    hint="m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g**2; m_hat = m / (1 - beta1**t); "
-         "v_hat = v / (1 - beta2**t); w = w - lr * m_hat / (sqrt(v_hat) + eps).",
-    lesson=LESSON,
-)
+adam_update = task_from_texts(globals(), "adam_update")

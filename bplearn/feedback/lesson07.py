@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "07_batchnorm_residual.ipynb"
 
@@ -84,40 +84,7 @@ def _bn_dgamma_from_x(x, gamma, dy, eps):
     return dx, (dy * x).sum(axis=0), dbeta
 
 
-batchnorm_backward = Task(
-    "batchnorm_backward",
-    reference=_batchnorm_backward,
-    inputs=_bn_inputs,
-    outputs=("dx", "dgamma", "dbeta"),
-    mistakes=[
-        Mistake("mean and variance treated as constants", _bn_stats_as_constants,
-                "dx = dy * gamma * s is only the direct path. The mean and the variance are computed "
-                "from x too, so every x_j also reaches the loss through them: add the paths through "
-                "mu and var (walk the graph backwards: xhat -> s -> var -> xc -> mu -> x)."),
-        Mistake("the path through the mean is missing", _bn_without_mean_path,
-                "You followed the variance but not the mean. xc = x - mu, and mu depends on every x_j: "
-                "dmu = -(sum of dxc over the batch), and it adds dmu / N to every dx_j."),
-        Mistake("the path through the variance is missing", _bn_without_variance_path,
-                "You followed the mean but not the variance. s = 1/sqrt(var + eps) scales every xhat, "
-                "so ds = sum over the batch of dxhat * xc, then dvar = -1/2 * s**3 * ds, and var = "
-                "mean(xc**2) sends dvar * 2 * xc / N back into dxc."),
-        Mistake("1/N missing in the variance path", _bn_variance_without_1_over_n,
-                "var is a mean over the batch, var = (1/N) sum xc**2, so d var / d xc_j = 2 * xc_j / N. "
-                "The 1/N in the variance path is missing."),
-        Mistake("gamma left out of dxhat", _bn_without_gamma,
-                "y = gamma * xhat + beta, so the gradient reaching xhat is dy * gamma, not dy."),
-        Mistake("dgamma uses x instead of xhat", _bn_dgamma_from_x,
-                "gamma multiplies the normalised xhat, not the raw x: dgamma = sum over the batch of dy * xhat."),
-    ],
-    nudge="Run the forward pass as small steps (mu, xc, var, s, xhat, y) and walk them backwards, "
-          "one local derivative per step. x reaches the loss along three paths: directly, through mu "
-          "and through var.",
-    hint="dbeta = sum(dy), dgamma = sum(dy * xhat), dxhat = dy * gamma; then dxc = dxhat * s, "
-         "ds = sum(dxhat * xc), dvar = -1/2 s**3 ds, dxc += dvar * 2 xc / N, dmu = -sum(dxc), "
-         "dx = dxc + dmu / N (sums over the batch axis 0).",
-    batch_size=lambda inputs: inputs["x"].shape[0],
-    lesson=LESSON,
-)
+batchnorm_backward = task_from_texts(globals(), "batchnorm_backward")
 
 
 # --- residual block backward -------------------------------------------------------------------
@@ -166,30 +133,4 @@ def _res_transposed_w(x, W, b, grad_out):
     return grad_out + dz @ W.T, x.T @ dz, dz.sum(axis=0)
 
 
-residual_backward = Task(
-    "residual_backward",
-    reference=_residual_backward,
-    inputs=_res_inputs,
-    outputs=("dx", "dW", "db"),
-    mistakes=[
-        Mistake("the skip path is missing", _res_without_skip,
-                "x is used twice, y = x + F(x), so its gradient is the sum of both paths: "
-                "add grad_out itself (the skip) to the branch's gradient."),
-        Mistake("the branch path is missing", _res_skip_only,
-                "The skip path alone gives grad_out; the branch F(x) = tanh(x @ W.T + b) adds dz @ W."),
-        Mistake("tanh's derivative is missing", _res_without_tanh_slope,
-                "Between grad_out and the Linear inside the branch sits tanh: multiply by "
-                "tanh'(z) = 1 - tanh(z)**2 before going through W."),
-        Mistake("tanh's derivative taken at the block's output", _res_slope_at_output,
-                "tanh'(z) belongs to the branch's own pre-activation z = x @ W.T + b, not to the "
-                "block's output y = x + tanh(z)."),
-        Mistake("W used the wrong way round", _res_transposed_w,
-                "W has shape (out, in) and z = x @ W.T + b, so dx = dz @ W and dW = dz.T @ x. "
-                "With a square W a transposed product still has the right shape, so only the values tell."),
-    ],
-    nudge="y = x + F(x): x is used twice. Find the gradient along each path and add them.",
-    hint="z = x @ W.T + b; dz = grad_out * (1 - tanh(z)**2); dW = dz.T @ x; db = dz summed over the "
-         "batch; dx = grad_out (the skip) + dz @ W (the branch).",
-    batch_size=lambda inputs: inputs["x"].shape[0],
-    lesson=LESSON,
-)
+residual_backward = task_from_texts(globals(), "residual_backward")

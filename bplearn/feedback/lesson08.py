@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "08_cnn.ipynb"
 
@@ -60,30 +60,7 @@ def _weight_grad_transposed(x, g):
     return _conv_weight_grad(x, g).T
 
 
-conv_weight_grad = Task(
-    "conv_weight_grad",
-    reference=_conv_weight_grad,
-    inputs=_weight_inputs,
-    outputs="dW",
-    mistakes=[
-        Mistake("g flipped", _weight_grad_with_flipped_g,
-                "Nothing is flipped for dW: weight W[u, v] met pixel x[i+u, j+v] in window (i, j), so "
-                "dW[u, v] = sum over (i, j) of g[i, j] * x[i+u, j+v], with u and v counting forwards."),
-        Mistake("dW flipped", _weight_grad_flipped,
-                "Your dW is the right one rotated by 180 degrees. Only dx needs the flipped kernel; "
-                "dW[u, v] pairs g[i, j] with x[i+u, j+v] directly."),
-        Mistake("only the last window counted", _weight_grad_last_window_only,
-                "Each weight is shared by every window, so its gradient is a sum over all positions "
-                "(i, j). Did you write dW = ... inside the loop instead of dW += ...?"),
-        Mistake("rows and columns swapped", _weight_grad_transposed,
-                "dW has the kernel's shape (kh, kw): its first axis runs down the image (rows), its "
-                "second across (columns). Check the order of your indices."),
-    ],
-    nudge="Weight W[u, v] is used in every window. In window (i, j) it multiplied the pixel x[i+u, j+v], "
-          "and the output there received the gradient g[i, j].",
-    hint="Start from dW = zeros (kh, kw). For every output position (i, j), the whole window "
-         "x[i:i+kh, j:j+kw] met the whole kernel: add g[i, j] times that window into dW.",
-)
+conv_weight_grad = task_from_texts(globals(), "conv_weight_grad")
 
 
 # --- dL/dx -------------------------------------------------------------------------------------
@@ -120,24 +97,4 @@ def _input_grad_transposed_kernel(W, g):
     return _conv_input_grad(W.T, g)
 
 
-conv_input_grad = Task(
-    "conv_input_grad",
-    reference=_conv_input_grad,
-    inputs=_input_inputs,
-    outputs="dx",
-    mistakes=[
-        Mistake("overlapping windows overwritten", _input_grad_overwritten,
-                "Windows overlap, so most pixels sat in several of them and collect a contribution "
-                "from each: add into dx (dx[...] += ...), do not assign (dx[...] = ...)."),
-        Mistake("kernel flipped in the loop", _input_grad_flipped_kernel,
-                "In the loop over windows no flip is needed: window (i, j) sends g[i, j] * W back onto "
-                "exactly the pixels x[i:i+kh, j:j+kw] it read, in the same order. (The flip only "
-                "appears when you write the same sum as one convolution over g.)"),
-        Mistake("kernel transposed", _input_grad_transposed_kernel,
-                "W[u, v] touched pixel x[i+u, j+v]: u goes with rows, v with columns. Using W.T swaps them."),
-    ],
-    nudge="Go window by window: window (i, j) read the pixels x[i:i+kh, j:j+kw] and multiplied them by W. "
-          "Which pixels did it touch, and by how much?",
-    hint="Start from dx = zeros of the image's shape (H'+kh-1, W'+kw-1). For every window (i, j), "
-         "add g[i, j] * W onto dx[i:i+kh, j:j+kw]; pixels in several windows collect several terms.",
-)
+conv_input_grad = task_from_texts(globals(), "conv_input_grad")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "09_rnn_bptt.ipynb"
 
@@ -53,12 +53,6 @@ def _bptt_variant(x, h0, hs, W_ih, W_hh, grad_hs, *, carry=True, prev="right", s
     return (*grads, dx, dh_next)
 
 
-def _variant(**switch):
-    def compute(x, h0, hs, W_ih, W_hh, grad_hs):
-        return _bptt_variant(x, h0, hs, W_ih, W_hh, grad_hs, **switch)
-    return compute
-
-
 def rnn_forward(x, h0, W_ih, W_hh, b):
     """x (N, T, D), h0 (N, H) -> hs (N, T, H): the tanh RNN, one step at a time."""
     h, hs = h0, []
@@ -77,38 +71,7 @@ def _bptt_inputs(rng):
             "grad_hs": rng.standard_normal((N, T, H))}
 
 
-bptt_backward = Task(
-    "bptt_backward", reference=_bptt_backward, inputs=_bptt_inputs,
-    outputs=("dW_ih", "dW_hh", "db", "dx", "dh0"), lesson=LESSON,
-    batch_size=lambda inputs: inputs["x"].shape[0],
-    mistakes=[
-        Mistake("the gradient is not passed back to the previous hidden state", _variant(carry=False),
-                "h_{t-1} is used by step t, so step t sends dL/dh_{t-1} = da_t @ W_hh back. Carry it in a "
-                "variable (dh_next) and add it to grad_hs[:, t-1] at the next step of the loop."),
-        Mistake("off by one step: dW_hh uses h_t instead of h_{t-1}", _variant(prev="same step"),
-                "step t multiplied W_hh with the state it READ, h_{t-1} = hs[:, t-1] (h0 at t = 0), "
-                "not the state it produced, hs[:, t]."),
-        Mistake("at t = 0, hs[:, t - 1] wraps around to the last state", _variant(prev="wraps"),
-                "in Python hs[:, -1] is the LAST hidden state. Step 0 read the initial state: "
-                "use h0 when t == 0."),
-        Mistake("the tanh derivative is missing", _variant(slope=False),
-                "h_t = tanh(a_t), so da_t = dh_t * (1 - h_t ** 2) before anything else."),
-        Mistake("the weight gradients are overwritten instead of summed over time", _variant(accumulate=False),
-                "the weights are shared by all steps, so each step ADDS its share: dW_ih += ..., "
-                "not dW_ih = ... (what is left is step 0's share alone)."),
-        Mistake("W_hh transposed on the way back", _variant(recur_T=True),
-                "forward computes h_{t-1} @ W_hh.T, so backward sends da @ W_hh (no .T) to h_{t-1}: "
-                "the transpose undoes itself."),
-        Mistake("the gradient from the future is added after the tanh slope", _variant(future_after_slope=True),
-                "dL/dh_t is the SUM of grad_hs[:, t] and what came back from step t + 1; the whole sum "
-                "then goes through tanh: da = (grad_hs[:, t] + dh_next) * (1 - h_t ** 2)."),
-    ],
-    nudge="Walk t from T-1 down to 0. At each step: total gradient at h_t, through tanh, "
-          "this step's shares of the three weight gradients, then what goes back to h_{t-1}.",
-    hint="dh = grad_hs[:, t] + dh_next; da = dh * (1 - hs[:, t]**2); dW_ih += da.T @ x[:, t]; "
-         "dW_hh += da.T @ h_prev (h_prev is h0 at t = 0); db += da.sum(axis=0); dx[:, t] = da @ W_ih; "
-         "dh_next = da @ W_hh. After the loop dh_next is dh0.",
-)
+bptt_backward = task_from_texts(globals(), "bptt_backward")
 
 
 # --- clip_by_global_norm ------------------------------------------------------------------
@@ -149,23 +112,4 @@ def _clip_inputs(rng):
     return {**grads, "max_norm": float(factor * total)}
 
 
-clip_by_global_norm = Task(
-    "clip_by_global_norm", reference=_clip_by_global_norm, inputs=_clip_inputs,
-    outputs=("dW_ih", "dW_hh", "db"), lesson=LESSON, cases=6,
-    mistakes=[
-        Mistake("each gradient clipped by its own norm", _clip_each,
-                "clip by the norm of ALL gradients together, sqrt(sum of every squared entry of all three), "
-                "and scale all three by the same factor; separate factors change the direction of the step."),
-        Mistake("the gradient is rescaled even when it is short enough", _clip_always,
-                "only clip when the joint norm is larger than max_norm; a short gradient stays as it is."),
-        Mistake("each entry clipped to [-max_norm, max_norm]", _clip_entries,
-                "np.clip caps single numbers and bends the direction; clipping by norm scales the whole "
-                "gradient by max_norm / norm."),
-        Mistake("the three norms are added instead of the squares", _clip_summed_norms,
-                "the joint norm is sqrt(||dW_ih||² + ||dW_hh||² + ||db||²), the norm of one long vector "
-                "made of all entries, not ||dW_ih|| + ||dW_hh|| + ||db||."),
-    ],
-    nudge="First measure the length of the whole gradient: all entries of all three arrays as one vector.",
-    hint="total = sqrt(sum of dW_ih**2 + sum of dW_hh**2 + sum of db**2). If total > max_norm, multiply "
-         "all three by max_norm / total; otherwise return them unchanged.",
-)
+clip_by_global_norm = task_from_texts(globals(), "clip_by_global_norm")

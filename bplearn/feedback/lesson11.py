@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "11_attention.ipynb"
 
@@ -32,25 +32,23 @@ def _softmax_inputs(rng):
     return {"dA": rng.standard_normal((2, 4, 4)), "A": A}
 
 
-softmax_backward = Task(
-    "softmax_backward", reference=_softmax_backward, inputs=_softmax_inputs, outputs="dS", lesson=LESSON,
-    mistakes=[
-        Mistake("elementwise A * (1 - A), like a sigmoid", lambda dA, A: dA * A * (1 - A),
-                "that is only the diagonal of the Jacobian. Every weight in a row depends on every score of "
-                "that row (they must sum to 1), so the off-diagonal terms -A_s A_r count too: "
-                "dS = A * (dA - sum over the row of dA * A)."),
-        Mistake("the row sum runs over the wrong axis", lambda dA, A: A * (dA - (dA * A).sum(axis=-2, keepdims=True)),
-                "the softmax normalises each ROW (the last axis, the keys s), so sum over axis=-1."),
-        Mistake("the outer factor A is missing", lambda dA, A: dA - (dA * A).sum(axis=-1, keepdims=True),
-                "dS_s = A_s * (dA_s - sum_r dA_r A_r): multiply by A at the end."),
-        Mistake("the subtracted row sum is missing", lambda dA, A: A * dA,
-                "A * dA is the backward of an elementwise exp; the normalisation adds "
-                "- A * sum over the row of dA * A."),
-    ],
-    nudge="Write the derivative of A_s = exp(S_s) / sum_r exp(S_r) with respect to S_r, once for r = s "
-          "and once for r != s, then apply it to dA.",
-    hint="dA_s/dS_r = A_s (1[s = r] - A_r), so dS = A * (dA - (dA * A).sum(axis=-1, keepdims=True)).",
-)
+def _sigmoid_like_slope(dA, A):
+    return dA * A * (1 - A)
+
+
+def _row_sum_over_the_wrong_axis(dA, A):
+    return A * (dA - (dA * A).sum(axis=-2, keepdims=True))
+
+
+def _without_the_outer_factor(dA, A):
+    return dA - (dA * A).sum(axis=-1, keepdims=True)
+
+
+def _without_the_row_sum(dA, A):
+    return A * dA
+
+
+softmax_backward = task_from_texts(globals(), "softmax_backward")
 
 
 # --- attention_backward ---------------------------------------------------------------------
@@ -67,17 +65,16 @@ def _attention_backward(Q, K, V, dOut):
     return dQ, dK, dV
 
 
-def _attention_variant(*, scale_power=1.0, softmax="rows", dK_T=True, dV_T=True):
-    def compute(Q, K, V, dOut):
-        scale = 1 / np.sqrt(Q.shape[-1])
-        A = _softmax(Q @ K.transpose(0, 2, 1) * scale)
-        dA = dOut @ V.transpose(0, 2, 1)
-        dS = dA * A * (1 - A) if softmax == "elementwise" else _softmax_backward(dA, A)
-        back = scale ** scale_power                   # the scale as used on the way back
-        dK = (dS.transpose(0, 2, 1) if dK_T else dS) @ Q * back
-        dV = (A.transpose(0, 2, 1) if dV_T else A) @ dOut
-        return dS @ K * back, dK, dV
-    return compute
+def _attention_variant(Q, K, V, dOut, *, scale_power=1.0, softmax="rows", dK_T=True, dV_T=True):
+    """The attention backward with one switch turned to a typical mistake (the defaults are right)."""
+    scale = 1 / np.sqrt(Q.shape[-1])
+    A = _softmax(Q @ K.transpose(0, 2, 1) * scale)
+    dA = dOut @ V.transpose(0, 2, 1)
+    dS = dA * A * (1 - A) if softmax == "elementwise" else _softmax_backward(dA, A)
+    back = scale ** scale_power                       # the scale as used on the way back
+    dK = (dS.transpose(0, 2, 1) if dK_T else dS) @ Q * back
+    dV = (A.transpose(0, 2, 1) if dV_T else A) @ dOut
+    return dS @ K * back, dK, dV
 
 
 def _attention_inputs(rng):
@@ -85,25 +82,4 @@ def _attention_inputs(rng):
     return {name: rng.standard_normal((N, T, d)) for name in ("Q", "K", "V", "dOut")}
 
 
-attention_backward = Task(
-    "attention_backward", reference=_attention_backward, inputs=_attention_inputs,
-    outputs=("dQ", "dK", "dV"), lesson=LESSON,
-    mistakes=[
-        Mistake("the 1/sqrt(d) scale is missing on the way back", _attention_variant(scale_power=0.0),
-                "S = Q K^T / sqrt(d): the scale multiplies Q K^T, so it multiplies dQ and dK too."),
-        Mistake("the 1/sqrt(d) scale is applied twice", _attention_variant(scale_power=2.0),
-                "the scale enters once: dQ = dS @ K / sqrt(d) (if dS already includes it, do not divide again)."),
-        Mistake("softmax backward as elementwise A * (1 - A)", _attention_variant(softmax="elementwise"),
-                "each row of A is one softmax, whose Jacobian has off-diagonal terms: "
-                "dS = A * (dA - (dA * A).sum(axis=-1, keepdims=True))."),
-        Mistake("dK without the transpose of dS", _attention_variant(dK_T=False),
-                "S[t, s] = q_t . k_s / sqrt(d): key s collects from every query t, so dK = dS^T @ Q / sqrt(d) "
-                "(transpose the last two axes of dS)."),
-        Mistake("dV without the transpose of A", _attention_variant(dV_T=False),
-                "out = A @ V, so dV = A^T @ dOut: value s is read by every query t with weight A[t, s]."),
-    ],
-    nudge="Go through the forward lines in reverse: out = A @ V, then A = softmax(S), then S = Q K^T / sqrt(d). "
-          "Recompute A first.",
-    hint="dA = dOut @ V^T; dV = A^T @ dOut; dS = softmax backward of dA; dQ = dS @ K / sqrt(d); "
-         "dK = dS^T @ Q / sqrt(d). Transpose with .transpose(0, 2, 1) to keep the batch axis first.",
-)
+attention_backward = task_from_texts(globals(), "attention_backward")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import nn, optim, train
 from ..data import DataLoader
-from .yourturn import Mistake, Task
+from .yourturn import task_from_texts
 
 LESSON = "12_capstone.ipynb"
 
@@ -44,12 +44,15 @@ def _loop_inputs(rng) -> dict:
 
 
 def _on_untouched_copy(loop):
-    """Run ``loop`` on a fresh copy of the case's original model, optimiser and loader."""
+    """Run ``loop`` on a fresh copy of the case's original model, optimiser and loader.
+
+    Keyword arguments (the switches of ``_loop``) are passed on to ``loop``.
+    """
     @functools.wraps(loop)
-    def run(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs):
+    def run(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs, **switches):
         if model is _UNTOUCHED.get("model"):             # a check case: start from its original state
             model, optimizer, train_loader = copy.deepcopy(_UNTOUCHED["copy"])
-        return loop(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs)
+        return loop(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs, **switches)
     return run
 
 
@@ -110,42 +113,10 @@ def _loop(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs, *, zero
     return np.array(train_loss), np.array(val_loss), np.array(val_accuracy)
 
 
-def _mistake(**wrong):
-    return _on_untouched_copy(functools.partial(_loop, **wrong))
+_fit_with_validation_on_copy = _on_untouched_copy(_fit_with_validation)
+_loop_on_copy = _on_untouched_copy(_loop)
 
-
-fit_with_validation = Task(
-    "fit_with_validation",
-    reference=_on_untouched_copy(_fit_with_validation),
-    inputs=_loop_inputs,
-    outputs=("train_loss", "val_loss", "val_accuracy"),
-    mistakes=[
-        Mistake("gradients never cleared", _mistake(zero_grad=False),
-                "Every backward pass adds into p.grad (+=). Call optimizer.zero_grad() before each "
-                "batch's backward pass, or each step also uses all the earlier batches' gradients."),
-        Mistake("only the last batch's loss recorded", _mistake(last_batch_only=True),
-                "The training loss of an epoch is the mean of the losses of all its batches, not the "
-                "loss of the last batch."),
-        Mistake("measured on the training data", _mistake(measure_on_train=True),
-                "val_loss and val_accuracy must come from X_val and y_val, the examples the model never trains on."),
-        Mistake("measured before the epoch's training", _mistake(measure_before=True),
-                "Measure on the validation data at the END of each epoch, after its updates; then entry k "
-                "describes the model after k + 1 epochs, like train_loss."),
-        Mistake("validation measured in training mode", _mistake(eval_mode=False),
-                "The model has dropout. Measure in evaluation mode: train.evaluate(model, loss_fn, X_val, y_val) "
-                "switches to eval() for you (or call model.eval() yourself and model.train() before training)."),
-        Mistake("left in evaluation mode after the first epoch", _mistake(train_mode=False),
-                "After measuring in eval mode, put the model back with model.train() at the start of every "
-                "epoch; otherwise dropout is off for the rest of training."),
-    ],
-    nudge="Two loops: over epochs, and inside it over the batches of train_loader. After the inner loop, "
-          "measure once on the validation data.",
-    hint="for each epoch: model.train(); for xb, yb in train_loader: optimizer.zero_grad(); loss = "
-         "loss_fn(model(xb), yb); model.backward(loss_fn.backward()); optimizer.step(); keep the loss. "
-         "Then append the mean batch loss, and the 'loss' and 'accuracy' of train.evaluate(model, loss_fn, "
-         "X_val, y_val). Return the three lists as np.array(...).",
-    lesson=LESSON,
-)
+fit_with_validation = task_from_texts(globals(), "fit_with_validation")
 
 
 # --- early stopping ----------------------------------------------------------------------------
@@ -206,27 +177,4 @@ def _stopping_counts_every_rise(val_loss, patience):
     return best_epoch, len(val_loss)
 
 
-early_stopping = Task(
-    "early_stopping",
-    reference=_early_stopping,
-    inputs=_stopping_inputs,
-    outputs=("best_epoch", "stop_epoch"),
-    mistakes=[
-        Mistake("epochs counted from 0", _stopping_counted_from_0,
-                "Epochs are counted from 1 here: val_loss[0] was measured after epoch 1."),
-        Mistake("the best epoch was found by looking ahead", _stopping_looks_ahead,
-                "best_epoch must be the best epoch seen up to stop_epoch. np.argmin over the whole "
-                "curve uses epochs that early stopping never trains."),
-        Mistake("the model of the stopping epoch kept", _stopping_keeps_the_last_model,
-                "When training stops, the last `patience` epochs were all worse than the best one: "
-                "keep the model of best_epoch, not of stop_epoch."),
-        Mistake("patience counted as rises in a row", _stopping_counts_every_rise,
-                "Patience counts the epochs since the lowest validation loss so far, not rises in a row: "
-                "a small dip that does not beat the best must not restart the count."),
-    ],
-    nudge="Walk through the curve once, remembering the lowest loss so far and its epoch. When do you stop?",
-    hint="best_epoch, best = 1, val_loss[0]; for epoch = 2, 3, ...: if val_loss[epoch - 1] < best, it is "
-         "the new best; otherwise, once epoch - best_epoch reaches patience, return (best_epoch, epoch). "
-         "If the loop ends, return (best_epoch, len(val_loss)).",
-    lesson=LESSON,
-)
+early_stopping = task_from_texts(globals(), "early_stopping")

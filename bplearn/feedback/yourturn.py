@@ -1,17 +1,24 @@
 """Your-turn tasks: the learner writes a function, the task checks it on fresh inputs.
 
-A lesson defines one ``Task`` per your-turn cell (in ``bplearn.feedback.lessonNN``)::
+A lesson defines one ``Task`` per your-turn cell. Its code (the reference answer, the input
+generator, each typical mistake as a function) is in ``bplearn/feedback/lessonNN.py``, and
+its texts are data in ``bplearn/feedback/texts/lessonNN.toml``::
 
-    two_layer_backward = Task(
-        "two_layer_backward",
-        reference=_two_layer_backward,          # the right answer, used when theirs is not ready
-        inputs=_fresh_inputs,                   # rng -> dict of keyword arguments
-        outputs=("dW1", "db1", "dW2", "db2"),   # names of the returned values, in order
-        mistakes=[Mistake("forgot the ReLU derivative", _without_relu_slope, hint="...")],
-        nudge="...", hint="...",
-    )
+    [two_layer_backward]
+    reference = "_two_layer_backward"       # the right answer, used when theirs is not ready
+    inputs = "_two_layer_inputs"            # rng -> dict of keyword arguments
+    outputs = ["dW1", "db1", "dW2", "db2"]  # names of the returned values, in order
+    nudge = "..."
+    hint = "..."
 
-and the notebook runs ``two_layer_backward = task.check(two_layer_backward)`` after the
+    [[two_layer_backward.mistakes]]
+    name = "the tanh derivative is missing"
+    compute = "_variant"                    # a function of lesson04.py ...
+    keywords = { slope = "none" }           # ... called with the inputs and these keywords
+    hint = "..."
+
+and the module builds it with ``two_layer_backward = task_from_texts(globals(), "two_layer_backward")``.
+The notebook runs ``two_layer_backward = task.check(two_layer_backward)`` after the
 learner's cell. ``check`` never raises: it prints "✔ correct", "not done yet" or specific
 feedback for every returned quantity, and hands back the learner's function when it is
 right and the reference otherwise, so every later cell still runs.
@@ -24,10 +31,12 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import inspect
 import os
 import sys
 import textwrap
+import tomllib
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,14 +93,15 @@ class Task:
     cases: how many fresh inputs to try. rtol, atol: tolerances of the comparison.
     batch_size: a function inputs -> N, so a missing or doubled 1/N is recognised.
     lesson: the notebook file name, so ``reset()`` can find the original stub.
+    handle: how the learner reaches the task, e.g. "lesson04.two_layer_backward"; by default
+    the name of the module that creates the Task, a dot, and ``name``.
     """
 
     def __init__(self, name: str, reference: Callable, inputs: Callable, outputs, *, mistakes=(),
                  nudge: str = "", hint: str = "", cases: int = 2, rtol: float = 1e-6, atol: float = 1e-9,
-                 batch_size: Callable | None = None, lesson: str = "", seed: int = 2024):
+                 batch_size: Callable | None = None, lesson: str = "", seed: int = 2024, handle: str = ""):
         self.name, self.reference, self.make_inputs = name, reference, inputs
-        # how the learner reaches this task, e.g. "lesson04.two_layer_backward" (module attribute)
-        self.handle = f"{sys._getframe(1).f_globals.get('__name__', '').rsplit('.', 1)[-1]}.{name}"
+        self.handle = handle or f"{sys._getframe(1).f_globals.get('__name__', '').rsplit('.', 1)[-1]}.{name}"
         self.outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         self.mistakes = list(mistakes)
         self.nudge_text, self.hint_text = nudge, hint
@@ -245,6 +255,82 @@ class Task:
             print(f"The original stub of {self.name} is in a new cell below: run it to start again.")
         else:
             print(stub)
+
+
+TEXTS_DIR = Path(__file__).parent / "texts"
+_TASK_KEYS = {"reference", "inputs", "outputs", "nudge", "hint"}          # every task has these
+_TASK_OPTIONS = {"mistakes", "cases", "rtol", "atol", "seed", "batch_size_of"}
+_MISTAKE_KEYS, _MISTAKE_OPTIONS = {"name", "compute", "hint"}, {"keywords"}
+
+
+def task_from_texts(namespace: dict, name: str) -> Task:
+    """The Task ``name`` of a lesson module, built from its table in ``texts/<module>.toml``.
+
+    namespace: the lesson module's ``globals()``, which holds the code: the functions the
+    table names by string (``reference``, ``inputs``, each mistake's ``compute``) and
+    ``LESSON``, the notebook's file name. Everything else is data in the table: outputs
+    (a string, or a list of strings), nudge, hint, each mistake's name, hint and
+    ``keywords`` (a table of keyword arguments its function is called with besides the
+    inputs), and the options cases, rtol, atol, seed (numbers) and batch_size_of (the
+    name of the input whose length is the batch size N).
+
+    No option is code: whatever would be a lambda or a wrapped function (a reference run
+    on a copy of its inputs, say) is a named function of the module that the table names.
+    Raises LookupError naming the file, the task and what is missing or unknown.
+    """
+    module = namespace["__name__"].rsplit(".", 1)[-1]
+    where = f"{TEXTS_DIR / module}.toml, task [{name}]"
+    entry = _task_table(TEXTS_DIR / f"{module}.toml", name, where)
+    options = {key: entry[key] for key in ("cases", "rtol", "atol", "seed") if key in entry}
+    if "batch_size_of" in entry:
+        options["batch_size"] = _length_of(entry["batch_size_of"])
+    mistakes = [_mistake_from(table, namespace, f"{where}, mistake {table.get('name')!r}")
+                for table in entry.get("mistakes", [])]
+    return Task(name, _named_function(namespace, entry, "reference", where),
+                _named_function(namespace, entry, "inputs", where), entry["outputs"],
+                mistakes=mistakes, nudge=entry["nudge"], hint=entry["hint"],
+                lesson=namespace.get("LESSON", ""), handle=f"{module}.{name}", **options)
+
+
+def _task_table(path: Path, name: str, where: str) -> dict:
+    """The table [name] of the TOML file at ``path``, with its keys checked."""
+    with path.open("rb") as file:
+        tasks = tomllib.load(file)
+    if name not in tasks:
+        raise LookupError(f"{path} has no table [{name}] for the task {name}.")
+    _check_keys(tasks[name], _TASK_KEYS, _TASK_OPTIONS, where)
+    return tasks[name]
+
+
+def _mistake_from(table: dict, namespace: dict, where: str) -> Mistake:
+    """A Mistake from its TOML table: name, hint, compute (a function's name) and optional keywords."""
+    _check_keys(table, _MISTAKE_KEYS, _MISTAKE_OPTIONS, where)
+    compute = _named_function(namespace, table, "compute", where)
+    if table.get("keywords"):
+        compute = functools.partial(compute, **table["keywords"])
+    return Mistake(table["name"], compute, table["hint"])
+
+
+def _named_function(namespace: dict, table: dict, key: str, where: str) -> Callable:
+    """The function of the lesson module that ``table[key]`` names; LookupError if there is none."""
+    function = namespace.get(table[key])
+    if not callable(function):
+        raise LookupError(f"{where}: {key} = {table[key]!r}, but {namespace['__name__']} has no "
+                          f"function named {table[key]!r}.")
+    return function
+
+
+def _check_keys(table: dict, required: set, optional: set, where: str) -> None:
+    """LookupError if ``table`` lacks a required key or has one that is neither required nor optional."""
+    missing, unknown = required - set(table), set(table) - required - optional
+    if missing or unknown:
+        raise LookupError(f"{where}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)} "
+                          f"(every table has {sorted(required)}, and may have {sorted(optional)}).")
+
+
+def _length_of(input_name: str) -> Callable:
+    """inputs -> len(inputs[input_name]): the batch size N, so a missing or doubled 1/N is recognised."""
+    return lambda inputs: len(inputs[input_name])
 
 
 def is_stub(fn) -> bool:
