@@ -150,8 +150,7 @@ class SGD(Optimizer):
             b = state.setdefault("momentum_buffer", np.zeros_like(p.data))
             b[...] = self.momentum * b + grad                  # in place: the state keeps it
             grad = grad + self.momentum * b if self.nesterov else b
-        step = np.multiply(grad, self.lr, out=state.setdefault("step", np.empty_like(p.data)))
-        p.data -= step                                          # θ <- θ - lr g, with no new array per step
+        p.data -= self.lr * grad                               # θ <- θ - lr g
 
     def extra_repr(self) -> str:
         return (f"lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "

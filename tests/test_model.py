@@ -81,6 +81,38 @@ def test_zero_grad_clears_every_gradient_in_place(rng):
         np.testing.assert_array_equal(p.grad, 0.0)
 
 
+def test_backward_after_zero_grad_gives_exactly_one_pass_of_gradient_in_the_same_array(rng):
+    # zero_grad() writes no zeros; the next backward writes dL/dW straight into .grad.
+    # Its value must not include the gradients from before zero_grad().
+    layer = Linear(3, 2, rng=0)
+    x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    layer(x)
+    layer.backward(5 * g)
+    array = layer.weight.grad
+    layer.zero_grad()
+    layer.backward(g)
+    assert layer.weight.grad is array
+    np.testing.assert_allclose(layer.weight.grad, g.T @ x)
+    np.testing.assert_allclose(layer.bias.grad, g.sum(axis=0))
+    layer.backward(g)                                    # no zero_grad: it accumulates again
+    np.testing.assert_allclose(layer.weight.grad, 2 * g.T @ x)
+
+
+def test_parameter_add_product_accumulates_unless_just_zeroed(rng):
+    p = Parameter(np.ones((2, 3)))
+    a, b = rng.normal(size=(2, 4)), rng.normal(size=(4, 3))
+    p.add_product(a, b)
+    np.testing.assert_allclose(p.grad, a @ b)           # starts at zero
+    p.add_product(a, b)
+    np.testing.assert_allclose(p.grad, 2 * a @ b)
+    p.zero_grad()
+    p.add_product(a, b)
+    np.testing.assert_allclose(p.grad, a @ b)
+    p.grad = np.full((2, 3), 7.0)                       # a gradient set by hand is kept
+    p.add_product(a, b)
+    np.testing.assert_allclose(p.grad, 7.0 + a @ b)
+
+
 def test_train_and_eval_reach_every_nested_child():
     inner = Sequential(Linear(2, 2), ReLU())
     model = Sequential(inner, TwoHeads())

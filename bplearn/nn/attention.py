@@ -74,7 +74,7 @@ class SelfAttention(Module):
         grad_out = check_grad_out(self, grad_out, x.shape, x.dtype)
         E = self.embed_dim
         # Output projection, like a Linear layer applied at every position.
-        self.weight_o.grad += flat(grad_out).T @ flat(ctx)  # (E, NT) @ (NT, E) -> (E, E) as (out, in)
+        self.weight_o.add_product(flat(grad_out).T, flat(ctx))  # grad += (E, NT) @ (NT, E) -> (E, E) as (out, in)
         self.bias_o.grad += flat(grad_out).sum(axis=0)      # (E,)
         dctx = grad_out @ self.weight_o.data                # (N, T, E) @ (E, E) -> (N, T, E)
         # ctx = A V: a batched matmul, so each factor gets the other one's transpose.
@@ -89,7 +89,7 @@ class SelfAttention(Module):
         dx = np.zeros_like(x)
         for W, b, d in ((self.weight_q, self.bias_q, dq), (self.weight_k, self.bias_k, dk),
                         (self.weight_v, self.bias_v, dv)):
-            W.grad += flat(d).T @ flat(x)                   # (E, NT) @ (NT, E) -> (E, E) as (out, in)
+            W.add_product(flat(d).T, flat(x))                # grad += (E, NT) @ (NT, E) -> (E, E) as (out, in)
             b.grad += flat(d).sum(axis=0)                   # (E,)
             dx += d @ W.data                                # (N, T, E) @ (E, E) -> (N, T, E)
         return dx

@@ -43,7 +43,7 @@ class Linear(Module):
         grad_out = check_grad_out(self, grad_out, x.shape[:-1] + (self.out_features,), x.dtype)
         x2 = x.reshape(-1, self.in_features)                 # time steps count as extra rows
         g2 = grad_out.reshape(-1, self.out_features)
-        self.weight.grad += g2.T @ x2                        # (out, N) @ (N, in) -> (out, in)
+        self.weight.add_product(g2.T, x2)                    # grad += (out, N) @ (N, in) -> (out, in)
         if self.bias is not None:
             self.bias.grad += g2.sum(axis=0)                 # (out,)
         if not self.input_grad:

@@ -15,6 +15,8 @@ on probabilities that already went through a Sigmoid.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import (LabelError, ProbabilityError, ShapeError, as_float_array, check_choice, check_finite,
@@ -49,8 +51,8 @@ def one_hot(labels, num_classes: int, dtype=np.float64, where: str = "one_hot") 
             "Whole numbers stored as floats: pass target.astype(int). Probabilities or one-hot rows: "
             f"pass them with shape (N, {num_classes})."
         )
-    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
-    if bad.size:
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
         flat = labels.reshape(-1)
         shown = ", ".join(f"{flat[i]} at index {i}" for i in bad[:5])
         shown += f" and {bad.size - 5} more" if bad.size > 5 else ""
@@ -91,11 +93,12 @@ class Loss(Module):
         if count == 0:
             raise ShapeError(f"{self.short_name()} got an empty batch (pred has shape {pred.shape}): "
                              "there is nothing to average.")
-        value = np.sum(losses) * self._scale(count)
-        check_finite(value, f"the {type(self).__name__} value",
-                     f"The predictions are finite but so large (up to {np.max(np.abs(pred)):.3g}) that the loss "
-                     "overflowed: the model has diverged; try a smaller learning rate or scale the inputs.")
-        return float(value)
+        value = float(np.sum(losses) * self._scale(count))
+        if not math.isfinite(value):                         # the message is built only when needed
+            check_finite(value, f"the {type(self).__name__} value",
+                         f"The predictions are finite but so large (up to {np.max(np.abs(pred)):.3g}) that the "
+                         "loss overflowed: the model has diverged; try a smaller learning rate or scale the inputs.")
+        return value
 
     def _target(self, target, dtype) -> np.ndarray:
         """Targets as an array in the predictions' dtype, checked for NaN/inf.

@@ -152,10 +152,11 @@ class LSTM(Module):
         self.grad_h0, self.grad_c0 = dh_next, dc_next       # the loop ended at t = 0
         # Shared parameters: sum over batch and time, one matmul each.
         da2 = da.reshape(T * N, 4 * H)
-        self.weight_ih.grad += da2.T @ x.reshape(T * N, -1)  # (4H, TN) @ (TN, D) -> (4H, D)
+        self.weight_ih.add_product(da2.T, x.reshape(T * N, -1))  # grad += (4H, TN) @ (TN, D) -> (4H, D)
         # h_{t-1} is hs[t-1] for t >= 1 and h0 for t = 0:
-        self.weight_hh.grad += da[1:].reshape(-1, 4 * H).T @ hs[:-1].reshape(-1, H)  # (4H, (T-1)N) @ ((T-1)N, H)
-        self.weight_hh.grad += da[0].T @ h0                 # (4H, N) @ (N, H) -> (4H, H)
+        self.weight_hh.add_product(da[1:].reshape(-1, 4 * H).T,  # grad += (4H, (T-1)N) @ ((T-1)N, H)
+                                   hs[:-1].reshape(-1, H))
+        self.weight_hh.add_product(da[0].T, h0)              # grad += (4H, N) @ (N, H) -> (4H, H)
         self.bias.grad += da2.sum(axis=0)                   # (4H,)
         if not self.input_grad:
             return None                                     # first layer: dL/dx is not needed

@@ -22,6 +22,13 @@ class Parameter:
     """A trainable array with a gradient of the same shape.
 
     data: ndarray (any shape), grad: ndarray, same shape, starts at zero.
+
+    Gradients accumulate (``grad += ...``) until ``zero_grad()``. That call only notes that
+    the gradient is now zero; the zeros are written when ``grad`` is next read, and
+    ``add_product`` writes a layer's first contribution straight into the array instead.
+    Writing zeros over every weight and then adding a temporary product to them would
+    cost three passes over memory per weight and step; this costs none (PyTorch saves
+    the same work by setting gradients to None).
     """
 
     def __init__(self, data, name: str = ""):
@@ -33,8 +40,31 @@ class Parameter:
     def shape(self) -> tuple:
         return self.data.shape
 
+    @property
+    def grad(self) -> np.ndarray:
+        """dL/d(data), same shape and dtype as data."""
+        if self._grad_is_zero:                   # zero_grad() was called and nothing was added since
+            self._grad[...] = 0.0
+            self._grad_is_zero = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray) -> None:
+        self._grad, self._grad_is_zero = value, False
+
     def zero_grad(self) -> None:
-        self.grad[...] = 0.0
+        self._grad_is_zero = True
+
+    def add_product(self, a: np.ndarray, b: np.ndarray) -> None:
+        """grad += a @ b, for a: (out, K), b: (K, in) giving grad's (out, in) shape.
+
+        Right after zero_grad() the product is written straight into grad.
+        """
+        if self._grad_is_zero:
+            np.matmul(a, b, out=self._grad)
+            self._grad_is_zero = False
+        else:
+            self._grad += a @ b
 
     def __repr__(self) -> str:
         return f"Parameter({self.name or 'unnamed'}, shape={self.data.shape})"
