@@ -135,7 +135,8 @@ class RNN(Module):
         da2 = da.reshape(T * N, H)
         self.weight_ih.add_product(da2.T, x.reshape(T * N, -1))  # grad += (H, TN) @ (TN, D) -> (H, D)
         # h_{t-1} is hs[t-1] for t >= 1 and h0 for t = 0:
-        self.weight_hh.add_product(da[1:].reshape(-1, H).T, hs[:-1].reshape(-1, H))  # grad += (H, (T-1)N) @ ((T-1)N, H)
+        self.weight_hh.add_product(da[1:].reshape(-1, H).T,   # grad += (H, (T-1)N) @ ((T-1)N, H)
+                                   hs[:-1].reshape(-1, H))
         self.weight_hh.add_product(da[0].T, h0)              # grad += (H, N) @ (N, H) -> (H, H)
         self.bias.grad += da2.sum(axis=0)                   # (H,)
         if not self.input_grad:
