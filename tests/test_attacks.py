@@ -99,8 +99,8 @@ def attacks(paths):
                                   "np.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
                                   "np.testing.assert_allclose = lambda *a, **k: None"), wrong_max),
         "patch-check-helpers": (with_code(
-            "import bplearn.feedback.compare as c, bplearn.grading.judge as j, builtins\n"
-            "c.diagnose = lambda *a, **k: None\nj.judge_part = lambda *a, **k: None\n"
+            "import bplearn.feedback.compare as c, bplearn.feedback.parts as p, builtins\n"
+            "c.diagnose = lambda *a, **k: None\np.judge_part = lambda *a, **k: None\n"
             "builtins.AssertionError = Exception\nabs = lambda x: 0"), wrong_max),
         "ipython-transformers": (stub_with(
             "ip = get_ipython()\nip.input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"

@@ -228,7 +228,7 @@ TOY = ROOT / "tests" / "grading_fixtures" / "ex00_toy.ipynb"
 @pytest.fixture
 def toy_install(tmp_path, monkeypatch):
     """The toy exercise as if shipped: its visible checks and its released notebook."""
-    from bplearn.grading.check import write_visible
+    from bplearn.grading.generate import write_visible
     from bplearn.grading.spec import load_spec
 
     write_visible(load_spec(TOY.with_name("ex00_toy.judge.py")), tmp_path / "visible")

@@ -127,8 +127,8 @@ def test_each_lesson_has_exactly_one_exercise_that_names_it():
 
 
 def test_exercises_and_visible_checks_are_exactly_what_generate_writes(tmp_path):
-    """exercises/ and bplearn/grading/visible/ are generated from solutions/: never edited by hand."""
-    from bplearn.grading.check import VISIBLE_DIR
+    """exercises/ and bplearn/feedback/visible/ are generated from solutions/: never edited by hand."""
+    from bplearn.feedback.shipped import VISIBLE_DIR
     from bplearn.grading.generate import generate
 
     generate(SOLUTIONS, tmp_path / "exercises", visible_out=tmp_path / "visible")
@@ -137,7 +137,7 @@ def test_exercises_and_visible_checks_are_exactly_what_generate_writes(tmp_path)
             f"exercises/{name} is out of date: run `python -m bplearn.grading generate` (after executing the solution)")
     for fresh in sorted((tmp_path / "visible").glob("ex*.json")):
         assert (VISIBLE_DIR / fresh.name).read_bytes() == fresh.read_bytes(), (
-            f"bplearn/grading/visible/{fresh.name} is out of date: run `python -m bplearn.grading generate`")
+            f"bplearn/feedback/visible/{fresh.name} is out of date: run `python -m bplearn.grading generate`")
     assert {p.name for p in EXERCISES.glob("ex*.ipynb")} == {p.name for p in (tmp_path / "exercises").glob("ex*.ipynb")}
 
 

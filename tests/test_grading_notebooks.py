@@ -8,7 +8,8 @@ import pathlib
 
 import pytest
 
-from bplearn.grading.check import VISIBLE_DIR, visible_data
+from bplearn.feedback.shipped import VISIBLE_DIR
+from bplearn.grading.generate import visible_data
 from bplearn.grading.spec import check_notebook, load_spec
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bplearn.feedback.parts import Case, judge_part
+from bplearn.feedback.shipped import decode_case
 from bplearn.grading import judge
-from bplearn.grading.check import decode_case, visible_data
-from bplearn.grading.judge import Case, build_program, draw_cases, judge_part, part_meta, read_outputs
+from bplearn.grading.generate import visible_data
+from bplearn.grading.judge import build_program, draw_cases, part_meta, read_outputs
 from bplearn.grading.spec import SpecError, load_spec, check_notebook
 
 FIXTURES = Path(__file__).resolve().parent / "grading_fixtures"
@@ -96,7 +98,7 @@ def test_locked_cells_come_from_the_solution_and_tampering_is_reported(toy):
     theirs["cells"].insert(3, {"cell_type": "code", "metadata": {}, "source": "helper = 1", "outputs": []})
     cells, tampered = build_program(solution, theirs)
     assert tampered == ["ex00-setup"]
-    assert "from bplearn.grading.check import check, summary" in cells[0] and "helper = 1" in cells
+    assert "from bplearn.feedback.exercise import check, summary" in cells[0] and "helper = 1" in cells
     assert not any("check(" in c for c in cells[1:-1]), "graded cells are never run"
 
 

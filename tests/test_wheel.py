@@ -8,6 +8,7 @@ first lesson runs from DIR on a kernel of that venv, and ``bplearn check`` judge
 install. About 30 s: the build is most of it.
 """
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -114,6 +115,23 @@ def test_wheel_carries_every_bplearn_subpackage_listed_or_not(dists):
         in_wheel = set(whl.namelist())
     subpackages = {str(p.relative_to(ROOT)) for p in (ROOT / "bplearn").rglob("__init__.py")}
     assert subpackages <= in_wheel, f"missing from the wheel: {sorted(subpackages - in_wheel)}"
+
+
+def test_wheel_carries_the_visible_checks_with_the_learner_feedback(dists):
+    shipped = {f"bplearn/feedback/visible/{p.name}" for p in (ROOT / "bplearn" / "feedback" / "visible").glob("*.json")}
+    with zipfile.ZipFile(dists[1]) as whl:
+        in_wheel = set(whl.namelist())
+    assert shipped and shipped <= in_wheel, f"missing from the wheel: {sorted(shipped - in_wheel)}"
+
+
+def test_installed_check_cells_find_their_visible_parts(work, env, venv):
+    """An exercise's check cell on the wheel install: the part is found, the missing function named."""
+    metas = [part["meta"] for path in sorted((ROOT / "bplearn" / "feedback" / "visible").glob("*.json"))
+             for part in json.loads(path.read_text())["parts"]]
+    meta = next(m for m in metas if m["probe"]["kind"] == "call")
+    code = f"from bplearn.feedback.exercise import check\ncheck({meta['id']!r}, {{}})"
+    out = run([venv, "-c", code], env, work).stdout
+    assert f"no function called `{meta['probe']['name']}` was found" in out, out
 
 
 def test_installed_bplearn_course_copies_the_notebooks_and_the_first_lesson_runs(work, env, venv):

@@ -9,14 +9,21 @@ instruction and test cells locked, checksums recorded for autograding.
 
 The output depends only on the solution notebooks (no timestamps, no database), so a
 test can regenerate it and compare bytes with the committed ``exercises/``.
+
+Beside them go the visible checks, ``bplearn/feedback/visible/<exercise>.json``
+(``visible_data``): what the learner's check cells and ``bplearn submit`` judge with.
 """
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from ..feedback.shipped import VISIBLE_DIR, encode_case
+from .judge import JUDGE_VERSION, draw_cases, part_meta
 
 DEFAULT_ASSIGNMENT = "backprop"
 
@@ -73,9 +80,39 @@ def run_generate_assignment(course_root: Path, assignment: str, *, database: boo
     return Path(course_root) / "release" / assignment
 
 
+def visible_data(exercise) -> dict:
+    """What ships for one exercise: its visible parts' judging fields and cases, as plain JSON.
+
+    The cases are drawn from the spec's fixed ``visible_seed``; hidden parts are only counted.
+    Format: bplearn/feedback/shipped.py.
+    """
+    visible = [p for p in exercise.parts if not p.hidden]
+    cases = draw_cases(exercise, exercise.visible_seed, visible)
+    parts = [{"meta": _shippable_meta(p), "cases": [encode_case(c) for c in cases[p.id]]} for p in visible]
+    hidden = [p for p in exercise.parts if p.hidden]
+    return {"exercise": exercise.notebook, "lesson": exercise.lesson, "judge_version": JUDGE_VERSION,
+            "seed": exercise.visible_seed, "parts": parts,
+            "hidden_parts": [p.id for p in hidden], "hidden_points": float(sum(p.points for p in hidden))}
+
+
+def _shippable_meta(part) -> dict:
+    """part_meta without the spec's own check function (custom checks are never visible)."""
+    meta = part_meta(part)
+    if meta["check"] is not None:
+        meta["check"] = {k: v for k, v in meta["check"].items() if k != "fn"}
+    return meta
+
+
+def write_visible(exercise, out_dir: Path = VISIBLE_DIR) -> Path:
+    """Write ``out_dir/<exercise>.json`` (default: bplearn/feedback/visible/); return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{exercise.notebook}.json"
+    path.write_text(json.dumps(visible_data(exercise), indent=None, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def write_visible_checks(notebooks, visible_out=None) -> list[Path]:
     """For every notebook with a judge spec beside it, write its shipped visible checks."""
-    from .check import VISIBLE_DIR, write_visible
     from .spec import check_notebook, load_spec, spec_path_for
 
     written = []
@@ -92,7 +129,7 @@ def generate(source: Path, out: Path, assignment: str = DEFAULT_ASSIGNMENT, visi
 
     Notebooks in ``out`` that no longer have a solution are removed; other files in
     ``out`` are left alone. Exercises with a judge spec (``exNN_name.judge.py``) also get
-    their visible checks written to ``visible_out`` (default: bplearn/grading/visible/).
+    their visible checks written to ``visible_out`` (default: bplearn/feedback/visible/).
     Returns the written notebook paths.
     """
     notebooks = solution_notebooks(source)

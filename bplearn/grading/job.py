@@ -19,10 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..errors import NotANotebook
+from ..feedback.parts import NO_RESULT, Case, PartResult, judge_part
+from ..feedback.shipped import decode_case
 from . import sandbox
-from .judge import (JUDGE_VERSION, NO_RESULT, Case, NotANotebook, build_program, draw_cases, judge_part,
-                    part_meta, read_notebook, read_outputs, write_workdir)
-from .spec import Exercise
+from .judge import JUDGE_VERSION, build_program, draw_cases, part_meta, read_notebook, read_outputs, write_workdir
+from .spec import Exercise, Probe
 
 STATUSES = ("graded", "tampered", "crashed", "memory", "timeout", "not a notebook")   # from good to bad
 _SANDBOX_STOPS = {"timeout": "the time limit ran out", "memory": "the memory limit was reached",
@@ -52,13 +54,10 @@ def grade_notebook(submission, exercise: Exercise, *, seed: int | None = None, v
 
 def grade_with_visible(submission, data: dict, template: dict, *, mode: str | None = None,
                        limits: sandbox.Limits | None = None) -> dict:
-    """Self-grading: the shipped visible parts (``check.load_visible``) judged the same way.
+    """Self-grading: the shipped visible parts (``bplearn.feedback.shipped.load_visible``) judged the same way.
 
     template: the released exercise notebook (its locked cells are what is restored).
     """
-    from .check import decode_case
-    from .spec import Probe
-
     metas = [p["meta"] for p in data["parts"]]
     parts = [_ProbeOnly(m["id"], Probe(**m["probe"])) for m in metas]
     identity = {"exercise": data["exercise"], "judge_version": JUDGE_VERSION, "seed": data["seed"],
@@ -122,8 +121,6 @@ def _note(status: str, outcome, tampered) -> str:
 
 
 def _absent(meta, why: str):
-    from .judge import PartResult
-
     return PartResult(meta["id"], meta["quantity"], 0.0, float(meta["points"]), NO_RESULT, why, meta["hidden"])
 
 

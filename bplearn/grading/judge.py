@@ -7,54 +7,28 @@ It never imports or executes a submission. The pieces, in the order a grading ru
     draw_cases(exercise, seed, parts)   fresh inputs per part; references and mistakes computed here
     write_workdir(dir, program, cases)  program.json + inputs.npz (judge-only keys left out)
     read_outputs(dir)                   out/outputs.json + out/outputs.npz, allow_pickle=False
-    judge_part(part, cases, answers)    one PartResult: points, status, feedback
+    part_meta(part)                     a part's judging fields as plain data
 
-Self-grading uses the same judge_part with cases loaded from the shipped visible data.
+Each part is then scored by ``bplearn.feedback.parts.judge_part`` (points, status, feedback),
+the same code the learner's check cells run on the shipped visible cases.
 """
 from __future__ import annotations
 
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..feedback.compare import diagnose
-from .spec import FORMAT_VERSION, Exercise
 from ..errors import NotANotebook
+from ..feedback.parts import Case
+from .spec import FORMAT_VERSION, Exercise
 
 JUDGE_VERSION = f"bplearn {__version__}, judge format {FORMAT_VERSION}"
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_OUTPUT_BYTES = 64 << 20
-CORRECT, WRONG, NOT_DONE, MISSING, ERROR, NO_RESULT = "correct", "wrong", "not done", "missing", "error", "no result"
-
-
-@dataclass
-class Case:
-    """One set of inputs for a part, with what the judge expects for them.
-
-    inputs: every key, judge-only ones (starting with "_") included. expected: the reference
-    answer (None for property parts). mistakes: [(name, hint, value)] of the spec's Mistakes.
-    """
-
-    inputs: dict
-    expected: object = None
-    mistakes: list = field(default_factory=list)
-    n_outputs: int | None = None
-
-
-@dataclass
-class PartResult:
-    id: str
-    quantity: str
-    points: float
-    max_points: float
-    status: str
-    feedback: str
-    hidden: bool = False
 
 
 # --- the program the sandbox runs ------------------------------------------------------------------
@@ -241,107 +215,7 @@ class _Opaque:
         return self.text or f"<{self.type_name}>"
 
 
-# --- judging one part ----------------------------------------------------------------------------------
-
-def judge_part(part_meta: dict, cases: list, answers: list | None) -> PartResult:
-    """Score one part from its cases and the sandbox's answers; never raises for bad answers.
-
-    part_meta: the Part's judging fields as a dict (see part_meta()); cases: [Case];
-    answers: [(status, value or detail)] in case order, or None if the sandbox gave none.
-    """
-    m = part_meta
-    if not answers:
-        return _result(m, NO_RESULT, f"{m['quantity']}: no answer came back from your code "
-                       "(it stopped before this part was reached).")
-    for case, (status, got) in zip(cases, answers):
-        problem = _problem(m, case, status, got)
-        if problem:
-            return _result(m, *problem)
-    if len(answers) < len(cases):
-        return _result(m, NO_RESULT, f"{m['quantity']}: your code stopped before every case was tried.")
-    return _result(m, CORRECT, f"✔ {m['quantity']} is correct.")
-
-
-def _result(m, status, feedback) -> PartResult:
-    points = m["points"] if status == CORRECT else 0.0
-    return PartResult(m["id"], m["quantity"], float(points), float(m["points"]), status, feedback, m["hidden"])
-
-
-def _problem(m, case: Case, status: str, got) -> tuple | None:
-    name, quantity = m["probe"]["name"], m["quantity"]
-    if status == MISSING:
-        what = "variable" if m["probe"]["kind"] == "value" else "function"
-        return MISSING, (f"{quantity}: no {what} called `{name}` was found. Run the cell that defines it "
-                         "and keep the name the exercise gives.")
-    if status == NOT_DONE:
-        return NOT_DONE, f"{quantity}: not done yet: `{name}` still raises NotImplementedError. Replace it with your code."
-    if status == ERROR:
-        where = "; ".join(got.get("where", [])) if isinstance(got, dict) else ""
-        return ERROR, (f"{quantity}: your code raised {got.get('type', 'an error')}: {got.get('message', '')}"
-                       + (f" (at {where})" if where else ""))
-    if status != "ok":
-        return NO_RESULT, f"{quantity}: no answer came back ({status})."
-    if m["probe"]["kind"] == "value" and got is None:
-        return NOT_DONE, f"{quantity}: not done yet: `{name}` is still None. Put your answer in it."
-    got = _pick_output(m, got, case.n_outputs)
-    if isinstance(got, tuple) and got and got[0] == "__problem__":
-        return WRONG, got[1]
-    message = _property_problem(m, case, got) if m["check"] else _value_problem(m, case, got)
-    return (WRONG, message) if message else None
-
-
-def _pick_output(m, got, n_outputs):
-    output, name = m["output"], m["probe"]["name"]
-    if output is None:
-        return got
-    if got is None:
-        return "__problem__", (f"{m['quantity']}: `{name}` returned None. Did it forget its `return` line? "
-                               f"It should return {n_outputs} values.")
-    if not isinstance(got, (tuple, list)) or len(got) != n_outputs:
-        length = f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""
-        return "__problem__", (f"{m['quantity']}: `{name}` should return {n_outputs} values in the "
-                               f"documented order, but returned a {type(got).__name__}{length}.")
-    return got[output]
-
-
-def _value_problem(m, case: Case, got) -> str | None:
-    batch = _batch(m, case.inputs)
-    message = diagnose(m["quantity"], got, case.expected, m["rtol"], m["atol"], batch, m["like"], "",
-                       gradient=bool(m["like"]) or np.ndim(case.expected) > 0)
-    if message is None:
-        return None
-    for name, hint, wrong in case.mistakes:
-        if np.shape(wrong) == np.shape(got) and _allclose(got, wrong, m):
-            return f"{message}\n    Likely mistake: {name}. {hint}"
-    return message + (f" Hint: {m['hint']}" if m["hint"] else "")
-
-
-def _allclose(a, b, m) -> bool:
-    try:
-        return bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=m["rtol"], atol=m["atol"]))
-    except (TypeError, ValueError):
-        return False
-
-
-def _batch(m, inputs: dict):
-    key = m["batch_size"]
-    return int(np.shape(inputs[key])[0]) if key and key in inputs and np.ndim(inputs[key]) else None
-
-
-def _property_problem(m, case: Case, got) -> str | None:
-    check = m["check"]
-    if check["kind"] == "accuracy":
-        labels = np.asarray(case.inputs[check["labels"]])
-        shape_problem = diagnose(m["quantity"], got, labels.astype(float), 0.0, 1e12, None, "", "")
-        if shape_problem:
-            return shape_problem
-        acc = float(np.mean(np.asarray(got) == labels))
-        if acc >= check["minimum"]:
-            return None
-        return (f"{m['quantity']}: accuracy {acc:.1%} on {len(labels)} held-out examples the grader drew, "
-                f"below the {check['minimum']:.0%} needed.")
-    return check["fn"](got, case.inputs)
-
+# --- the part's judging fields ------------------------------------------------------------------------
 
 def part_meta(part) -> dict:
     """The fields judge_part needs, as plain data (so the visible ones can ship as JSON)."""

@@ -10,7 +10,8 @@ is right: the judge, in another process, reads these files as data (``allow_pick
 and compares. Learner code can rewrite or forge them; that only changes the learner's own
 answers, which are then judged like any other.
 
-Imports: standard library, numpy and linecache only, before any learner code runs.
+Imports, before any learner code runs: the standard library, numpy, and the probe it shares with
+the check cells (``bplearn.feedback.probe``).
 """
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ import linecache
 import os
 import signal
 import sys
-import traceback
 from pathlib import Path
 
 import numpy as np
 from ..errors import CellTimeout
+from ..feedback.probe import describe_error, run_probe
 
 MAX_ITEMS = 32            # entries of a returned tuple/list that are kept
 MAX_DEPTH = 3             # nesting of tuples/lists that is kept
@@ -91,7 +92,7 @@ def run_cells(cells: list, namespace: dict, timeout: float = 0) -> list:
             _alarm(timeout)
             exec(compile(_without_magics(source), filename, "exec"), namespace)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt too: one cell, not the notebook
-            errors.append({"cell": index, **_describe_error(exc)})
+            errors.append({"cell": index, **describe_error(exc)})
         finally:
             _alarm(0)
     return errors
@@ -100,33 +101,6 @@ def run_cells(cells: list, namespace: dict, timeout: float = 0) -> list:
 def _without_magics(source: str) -> str:
     """IPython magics (%...) and shell escapes (!...) do nothing here; keep the line numbers."""
     return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
-
-
-def _describe_error(exc: BaseException) -> dict:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell ")]
-    where = [f"line {f.lineno} of your code: {(f.line or '').strip()}" for f in frames[-2:]]
-    return {"type": type(exc).__name__[:60], "message": str(exc)[:300], "where": where}
-
-
-def run_probe(spec: dict, namespace: dict, inputs: dict):
-    """One probe on one case: return ("ok", value) or ("error"/"missing"/"not done", detail)."""
-    kind, name = spec["kind"], spec["name"]
-    if kind == "code":
-        helper: dict = {"__name__": "probe"}
-        exec(compile(spec["source"], "<judge probe>", "exec"), helper)
-        target, args = helper[name], (namespace,)
-    elif name not in namespace:
-        return "missing", {"name": name}
-    else:
-        target, args = namespace[name], ()
-    if kind == "value":
-        return "ok", target
-    try:
-        return "ok", target(*args, **inputs)
-    except NotImplementedError:
-        return "not done", {"name": name}
-    except BaseException as exc:  # the learner's failure is reported, never raised here
-        return "error", _describe_error(exc)
 
 
 def load_inputs(path: Path) -> dict:
@@ -162,7 +136,7 @@ def main(workdir: str) -> int:
                 _alarm(timeout)
                 status, payload = run_probe(part["probe"], namespace, {k: _copy(v) for k, v in case.items()})
             except BaseException as exc:  # the alarm, or a probe of the spec failing on an odd answer
-                status, payload = "error", _describe_error(exc)
+                status, payload = "error", describe_error(exc)
             finally:
                 _alarm(0)
             detail = encoder.encode(payload, f"{part['id']}/{i}") if status == "ok" else payload

@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-from .check import load_visible
+from ..feedback.shipped import load_visible
 from .job import format_result, grade_with_visible
 from .sandbox import bwrap_path
 

@@ -23,7 +23,7 @@ def cell(kind, grade_id, text, *, solution=False, points=None):
 
 CELLS = [
     cell("md", "ex00-intro", "# Exercise 0 · A toy for the judge\n\nBuilds on lesson 01. Four small tasks."),
-    cell("code", "ex00-setup", "import numpy as np\nfrom bplearn.grading.check import check, summary"),
+    cell("code", "ex00-setup", "import numpy as np\nfrom bplearn.feedback.exercise import check, summary"),
     cell("code", "ex00-solution",
          'def affine_backward(dout, x, w):\n'
          '    """y = x * w (w broadcast over the batch). dout, x: (N, D), w: (D,) -> dx (N, D), dw (D,)"""\n'
