@@ -154,7 +154,10 @@ def all_finite(a: np.ndarray) -> bool:
     the squares overflow (entries beyond about 1e19 in float32, 1e154 in float64); only then
     are the entries tested one by one.
     """
-    return math.isfinite(np.vdot(a, a)) or bool(np.isfinite(a).all())
+    flat = a.ravel(order="K")                    # a view whenever a is one block of memory in any order
+    with np.errstate(over="ignore", invalid="ignore"):   # overflow here is expected, not the learner's
+        squares = np.dot(flat, flat)
+    return math.isfinite(squares) or bool(np.isfinite(a).all())
 
 
 def check_input(where, x, dtype=None, what: str = "input") -> np.ndarray:
