@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bplearn.errors import (BackwardBeforeForwardError, BplearnError, DTypeError, LabelError, NonFiniteError,
-                            ShapeError, as_float_array, check_choice, check_count, check_finite, check_input,
+                            ShapeError, all_finite, as_float_array, check_choice, check_count, check_finite, check_input,
                             check_number, check_shape)
 from bplearn.nn.linear import Linear
 
@@ -142,3 +142,18 @@ def test_check_finite_uses_a_custom_hint():
 ])
 def test_errors_are_bplearn_errors_and_familiar_builtins(cls, builtin):
     assert issubclass(cls, BplearnError) and issubclass(cls, builtin)
+
+
+@pytest.mark.parametrize("array", [
+    np.zeros(0), np.float32(3.0), np.full((3, 3), 1e30, dtype=np.float32), np.array([1e200, 1e200]),
+    np.array([1.0, np.nan]), np.array([np.inf, 1.0]), np.array([-np.inf]), np.array([1e200, -np.inf]),
+    np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1), np.arange(24.0).reshape(4, 6)[:, ::2],
+    np.where(np.eye(4) > 0, np.nan, 1.0).T[::2],
+])
+def test_all_finite_agrees_with_isfinite_for_any_layout_and_never_warns(array):
+    # the fast path is a sum of squares: huge finite entries overflow it, which must not
+    # count as NaN/inf nor print an overflow warning in the learner's notebook
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all_finite(array) == bool(np.isfinite(array).all())
