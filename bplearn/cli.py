@@ -364,7 +364,7 @@ def _error(message: str, command: str = "course") -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser for ``course`` and ``check``; each subcommand stores its handler as ``run``."""
+    """The parser for every command (course, check, submit, progress, grade); each stores its handler as ``run``."""
     parser = argparse.ArgumentParser(
         prog="bplearn",
         description="Learn backpropagation by doing it: get the course notebooks, check your "
@@ -372,7 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `bplearn COMMAND --help` for the options of one command.")
     parser.add_argument("--version", action="version", version=f"bplearn {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_setup_commands(commands)
+    _add_exercise_commands(commands)
+    return parser
 
+
+def _add_setup_commands(commands) -> None:
+    """``course`` (copy the notebooks) and ``check`` (is this Python ready for the course?)."""
     course = commands.add_parser(
         "course", help="copy the lesson and exercise notebooks into a folder",
         description="Copy the lesson notebooks (and the exercise notebooks, under exercises/) "
@@ -392,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the Jupyter kernel to try (default: python3, the one the notebooks use)")
     check.set_defaults(run=lambda args: run_checks(args.kernel))
 
+
+def _add_exercise_commands(commands) -> None:
+    """``submit`` and ``progress`` for a learner alone, ``grade`` for an instructor."""
     submit = commands.add_parser(
         "submit", help="grade your exercise notebook with the judge, on its visible parts",
         description="Grade an exercise notebook (exNN_name.ipynb) with the same judge instructors use: "
@@ -411,7 +420,6 @@ def build_parser() -> argparse.ArgumentParser:
     # Only listed here: main() hands everything after "grade" to the driver, --help included.
     commands.add_parser("grade", add_help=False,
                         help="grade a class with the judge (the same as python -m bplearn.grading)")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
