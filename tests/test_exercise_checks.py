@@ -5,11 +5,13 @@ package imports it, never the other way round, so a learner's kernel needs nothi
 bplearn.grading. The check cells are run here in-process on the toy exercise.
 """
 import ast
+import linecache
 from pathlib import Path
 
 import pytest
 
 from bplearn.feedback import exercise
+from bplearn.feedback.probe import run_probe
 from bplearn.grading.generate import write_visible
 from bplearn.grading.spec import load_spec
 
@@ -118,3 +120,29 @@ def test_summary_lists_every_visible_part_and_the_hidden_points(toy_shipped, cap
 
 def exercise_stub():
     raise NotImplementedError()
+
+
+# --- which lines of a traceback are the learner's -------------------------------------------------
+
+def crash_in(filename: str):
+    """A function whose body raises, compiled as if it came from ``filename``, its source
+    registered with linecache as Jupyter and the sandbox runner register a cell's."""
+    source = "def answer(x):\n    return x[5]\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["answer"]
+
+
+@pytest.mark.parametrize("filename", ["/tmp/ipykernel_4242/3141.py", "<cell 3>"])
+def test_an_error_names_the_learners_line_in_jupyter_and_in_the_sandbox(filename):
+    status, detail = run_probe({"kind": "call", "name": "answer", "source": ""},
+                               {"answer": crash_in(filename)}, {"x": [1, 2]})
+    assert (status, detail["type"]) == ("error", "IndexError")
+    assert detail["where"] == ["line 2 of your code: return x[5]"]
+
+
+def test_code_the_judge_compiles_is_not_called_the_learners():
+    status, detail = run_probe({"kind": "call", "name": "answer", "source": ""},
+                               {"answer": crash_in("<judge probe>")}, {"x": [1, 2]})
+    assert status == "error" and detail["where"] == []

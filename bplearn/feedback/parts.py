@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compare import diagnose
-from .probe import ERROR, MISSING, NOT_DONE, OK
-
-CORRECT, WRONG, NO_RESULT = "correct", "wrong", "no result"
+from .status import CORRECT, ERROR, MISSING, NO_RESULT, NOT_DONE, OK, WRONG
 
 __all__ = ["Case", "PartResult", "judge_part", "CORRECT", "WRONG", "NOT_DONE", "MISSING", "ERROR", "NO_RESULT"]
 

@@ -9,9 +9,11 @@ Imports: the standard library only (the sandbox imports this before any learner 
 """
 from __future__ import annotations
 
+import os
 import traceback
+from pathlib import Path
 
-OK, MISSING, NOT_DONE, ERROR = "ok", "missing", "not done", "error"
+from .status import ERROR, MISSING, NOT_DONE, OK
 
 
 def run_probe(spec: dict, namespace: dict, inputs: dict) -> tuple[str, object]:
@@ -41,6 +43,25 @@ def run_probe(spec: dict, namespace: dict, inputs: dict) -> tuple[str, object]:
 
 def describe_error(exc: BaseException) -> dict:
     """{"type", "message", "where"}: the exception and the last two lines of the learner's cells it passed."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell ")]
-    where = [f"line {f.lineno} of your code: {(f.line or '').strip()}" for f in frames[-2:]]
+    where = [f"line {f.lineno} of your code: {(f.line or '').strip()}" for f in learner_frames(exc)[-2:]]
     return {"type": type(exc).__name__[:60], "message": str(exc)[:300], "where": where}
+
+
+_LIBRARY_DIRS = (str(Path(__file__).resolve().parents[1]), "site-packages", f"{os.sep}lib{os.sep}python")
+_CELL_NAMES = ("<cell ", "<ipython-input")      # how the sandbox and older IPythons name cells
+
+
+def learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    """The frames of ``exc``'s traceback in the learner's own code, oldest first.
+
+    A notebook cell is a temporary file in Jupyter and ``<cell N>`` in the grading
+    sandbox; frames in bplearn, numpy or Python's library, and code the judge compiles
+    itself (``<judge probe>``), are left out.
+    """
+    return [f for f in traceback.extract_tb(exc.__traceback__) if _is_learner_file(f.filename)]
+
+
+def _is_learner_file(filename: str) -> bool:
+    if filename.startswith("<"):
+        return filename.startswith(_CELL_NAMES)
+    return not any(part in str(Path(filename).resolve()) for part in _LIBRARY_DIRS)

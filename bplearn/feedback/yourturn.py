@@ -33,11 +33,9 @@ import ast
 import copy
 import functools
 import inspect
-import os
 import sys
 import textwrap
 import tomllib
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -45,8 +43,9 @@ from typing import Callable
 import numpy as np
 
 from .compare import diagnose
+from .probe import learner_frames
+from .status import CORRECT, ERROR, NOT_DONE, WRONG
 
-CORRECT, NOT_DONE, WRONG, ERROR = "correct", "not done", "wrong", "error"
 
 
 @dataclass
@@ -399,12 +398,4 @@ def _short(value) -> str:
 
 def _learner_frames(exc: BaseException) -> str:
     """The traceback lines of the learner's own code (notebook cells): no bplearn or numpy frames."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_learner_file(f.filename)]
-    return "".join(f"  at line {f.lineno} of your cell: {f.line}\n" for f in frames[-2:])
-
-
-_LIBRARY_DIRS = (str(Path(__file__).resolve().parents[1]), "site-packages", f"{os.sep}lib{os.sep}python")
-
-
-def _is_learner_file(filename: str) -> bool:
-    return not any(part in str(Path(filename).resolve()) for part in _LIBRARY_DIRS)
+    return "".join(f"  at line {f.lineno} of your cell: {f.line}\n" for f in learner_frames(exc)[-2:])
