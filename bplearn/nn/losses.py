@@ -35,8 +35,9 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     with m = max(x): every exponent is <= 0, and taking the log of the sum directly
     avoids log(0) for classes whose probability underflows.
     """
-    m = x.max(axis=axis, keepdims=True)
-    return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)          # every entry <= 0
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
 
 
 def one_hot(labels, num_classes: int, dtype=np.float64, where: str = "one_hot") -> np.ndarray:
