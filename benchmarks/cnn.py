@@ -51,6 +51,10 @@ def run() -> list[dict]:
         if dtype == np.float32:
             breakdown = layer_breakdown(model, x, grad_logits)
     global NOTES
-    NOTES = ("**CNN, bplearn float32 layer by layer** (CPU ms, median of 20; the first Conv2d's backward "
-             "skips dL/d(images), like torch):\n\n" + breakdown)
+    NOTES = ("**CNN.** In float64 every array holds twice the bytes, and most of bplearn's CNN time outside the "
+             "matmuls is whole-array passes (ReLU, pooling, im2col and col2im) whose cost is moving those bytes; "
+             "torch fuses more of them, so bplearn's float64 step lands near 1.1 x torch while float32 meets its "
+             "target. Train in float32 for speed (model.to(np.float32)); float64 is for gradient checks. "
+             "bplearn float32 layer by layer (CPU ms, median of 20; the first Conv2d's backward skips "
+             "dL/d(images), like torch):\n\n" + breakdown)
     return rows
