@@ -8,53 +8,12 @@ In the lesson: ``momentum_update = lesson05.momentum_update.check(momentum_updat
 """
 from __future__ import annotations
 
-import copy
-import functools
-import inspect
-
 import numpy as np
 
 from .. import nn, optim
 from .yourturn import task_from_texts
 
 LESSON = "05_training.ipynb"
-
-
-# --- stateful inputs: every run starts from the same model --------------------------------
-# A check calls the reference, the learner's function and each mistake on the same inputs.
-# Arrays are copied for each call, but a model and its optimiser are changed in place by a
-# training loop; so the inputs remember a pristine copy, and the reference and the mistakes
-# run on copies of it. The learner's function gets the originals.
-
-_PRISTINE: dict = {}
-
-
-def remember_pristine(model, *others) -> None:
-    """Keep a deep copy of ``model`` (and the objects tied to it) as they are now."""
-    if len(_PRISTINE) > 16:
-        _PRISTINE.clear()
-    _PRISTINE[id(model)] = (model, copy.deepcopy((model, *others)))
-
-
-def on_pristine_copy(fn):
-    """Run ``fn(model, *others, ...)`` on a fresh copy of the remembered model and objects.
-
-    ``others`` are the arguments that follow ``model`` in ``fn``'s signature and were
-    remembered with it (e.g. the loss and the optimiser). Unremembered models are used as given.
-    """
-    signature = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        bound = signature.bind(*args, **kwargs)
-        model = next(iter(bound.arguments.values()))
-        entry = _PRISTINE.get(id(model))
-        if entry is not None and entry[0] is model:
-            fresh = copy.deepcopy(entry[1])
-            for name, value in zip(signature.parameters, fresh):
-                bound.arguments[name] = value
-        return fn(*bound.args, **bound.kwargs)
-    return run
 
 
 # --- training_loop -------------------------------------------------------------------------
@@ -90,14 +49,10 @@ def _loop_inputs(rng):
     model = nn.Sequential(nn.Linear(2, 8, rng=seed), nn.Tanh(), nn.Linear(8, 2, rng=seed + 1))
     optimizer = optim.SGD(model.parameters(), lr=float(rng.uniform(0.1, 0.3)), momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    remember_pristine(model, loss_fn, optimizer)
     X = rng.standard_normal((int(rng.integers(10, 20)), 2))
     return {"model": model, "loss_fn": loss_fn, "optimizer": optimizer, "X": X,
             "y": (X[:, 0] * X[:, 1] > 0).astype(int), "epochs": int(rng.integers(4, 7))}
 
-
-_training_loop_on_copy = on_pristine_copy(_training_loop)
-_loop_variant_on_copy = on_pristine_copy(_loop_variant)
 
 training_loop = task_from_texts(globals(), "training_loop")
 

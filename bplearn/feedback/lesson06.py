@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
-from .lesson05 import on_pristine_copy, remember_pristine
 from .yourturn import task_from_texts
 
 LESSON = "06_vanishing_gradients.ipynb"
@@ -50,13 +49,9 @@ def _norms_inputs(rng):
     model = nn.Sequential(*layers, nn.Linear(width, 2, rng=seed + depth))
     for p in model.parameters():               # gradients left over from an earlier step
         p.grad[...] = rng.standard_normal(p.shape)
-    remember_pristine(model)
     X = rng.standard_normal((int(rng.integers(6, 12)), 3))
     return {"model": model, "loss_fn": nn.CrossEntropyLoss(), "X": X, "y": (X[:, 0] > 0).astype(int)}
 
-
-_layer_gradient_norms_on_copy = on_pristine_copy(_layer_gradient_norms)
-_norms_variant_on_copy = on_pristine_copy(_norms_variant)
 
 layer_gradient_norms = task_from_texts(globals(), "layer_gradient_norms")
 

@@ -6,14 +6,10 @@
                           epoch at which training stops
 
 The training loop changes its arguments (the model's weights, the optimiser's state, the
-loader's random order). Every check case therefore builds its objects once and remembers
-an untouched copy: the reference and every Mistake train a fresh copy of it, so they see
-exactly what the learner's function was given, whatever it did to its own arguments.
+loader's random order); a check gives the reference, the learner's function and every
+Mistake their own deep copy of the case's inputs, so each starts from the same state.
 """
 from __future__ import annotations
-
-import copy
-import functools
 
 import numpy as np
 
@@ -22,8 +18,6 @@ from ..data import DataLoader
 from .yourturn import task_from_texts
 
 LESSON = "12_capstone.ipynb"
-
-_UNTOUCHED: dict = {}   # "model": the check case's model, "copy": its pristine (model, optimizer, train_loader)
 
 
 # --- the training loop -------------------------------------------------------------------------
@@ -38,22 +32,8 @@ def _loop_inputs(rng) -> dict:
                           nn.Linear(16, classes, rng=seed + 2))
     optimizer = optim.SGD(model.parameters(), lr=0.2, momentum=0.5)
     loader = DataLoader(X, y, batch_size=16, shuffle=True, rng=seed + 3)
-    _UNTOUCHED.update(model=model, copy=copy.deepcopy((model, optimizer, loader)))
     return {"model": model, "loss_fn": nn.CrossEntropyLoss(), "optimizer": optimizer,
             "train_loader": loader, "X_val": X_val, "y_val": y_val, "epochs": int(rng.integers(3, 5))}
-
-
-def _on_untouched_copy(loop):
-    """Run ``loop`` on a fresh copy of the case's original model, optimiser and loader.
-
-    Keyword arguments (the switches of ``_loop``) are passed on to ``loop``.
-    """
-    @functools.wraps(loop)
-    def run(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs, **switches):
-        if model is _UNTOUCHED.get("model"):             # a check case: start from its original state
-            model, optimizer, train_loader = copy.deepcopy(_UNTOUCHED["copy"])
-        return loop(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs, **switches)
-    return run
 
 
 def _fit_with_validation(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs):
@@ -112,9 +92,6 @@ def _loop(model, loss_fn, optimizer, train_loader, X_val, y_val, epochs, *, zero
         val_accuracy.append(scores[1])
     return np.array(train_loss), np.array(val_loss), np.array(val_accuracy)
 
-
-_fit_with_validation_on_copy = _on_untouched_copy(_fit_with_validation)
-_loop_on_copy = _on_untouched_copy(_loop)
 
 fit_with_validation = task_from_texts(globals(), "fit_with_validation")
 
