@@ -393,6 +393,26 @@ def test_playground_redraws_from_the_main_thread_never_disturb_background_traini
     assert play.status == "done" and play.state["epoch"] == 60, play.status
 
 
+def test_playground_redraw_copies_the_live_weights_and_never_runs_or_copies_the_live_model(monkeypatch):
+    # Running forward through the live model from the main thread would overwrite the caches of a
+    # batch the training thread is between forward and backward on; deep-copying it can meet a layer
+    # whose attributes the training thread is changing. A redraw may only read the weight arrays.
+    play = Playground(epochs=3, n=40)
+    play.train()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a redraw ran or copied the live model")
+
+    monkeypatch.setattr(play.model, "__deepcopy__", forbidden, raising=False)
+    for layer in play.model:
+        monkeypatch.setattr(layer, "forward", forbidden)
+    play.show()
+    drawn = play.picture._twin
+    assert drawn is not play.model
+    for mine, live in zip(drawn.parameters(), play.model.parameters()):
+        np.testing.assert_array_equal(mine.data, live.data)
+
+
 def test_playground_a_float_echoed_back_by_the_browser_changes_nothing():
     play = Playground(optimizer="sgd", lr=0.1, momentum=0.9, epochs=3, n=40)
     controls = controls_of(play)

@@ -19,6 +19,8 @@ import threading
 import time
 from numbers import Integral, Real
 
+import numpy as np
+
 from ... import data, nn, optim
 from ...errors import NonFiniteError
 from ...train import accuracy, fit
@@ -160,6 +162,7 @@ class Playground(TextFallback):
         self.accuracies: list[float] = []
         self.status = f"new model ({reason})" if reason else "new model"
         self.picture.new_data(self.X, self.y, self.classes)
+        self.picture.follow(self.model)
         self.show()
 
     def _new_optimizer(self) -> None:
@@ -284,7 +287,7 @@ class Playground(TextFallback):
 
     def show(self) -> None:
         """Draw the state: the picture always, the controls and text when the widget exists."""
-        self.picture.draw(self.losses, self.model, f"epoch {len(self.losses)}, {self.status.split(' (')[0]}")
+        self.picture.draw(self.losses, f"epoch {len(self.losses)}, {self.status.split(' (')[0]}")
         if self._controls is not None:
             self._controls.show(self)
 
@@ -303,6 +306,7 @@ class PlaygroundPicture:
     def __init__(self):
         self.figure = new_figure((9, 3.8), pyplot=False)
         self.view = None
+        self._twin, self._pairs = None, []
 
     def new_data(self, X, y, classes: int) -> None:
         """Start a fresh picture for new data (the old points and regions go)."""
@@ -310,11 +314,22 @@ class PlaygroundPicture:
         self.view = TrainingView(X, y, classes, self.figure)
         self.renderer = StepRenderer(self.figure, None)
 
-    def draw(self, losses, model, title: str) -> None:
-        # The regions come from a copy: a redraw asked for by the kernel's main thread (a click,
-        # a summary) must not run forward through the model while the training thread sits
-        # between a batch's forward and backward, which would overwrite the caches backward needs.
-        self.view.update(losses, copy.deepcopy(model), title)
+    def follow(self, model) -> None:
+        """Draw ``model``'s regions from now on (call it where the model is built, before training).
+
+        The regions come from a twin of the model. A redraw asked for by the kernel's main thread
+        (a click, a summary) must not run forward through the model while the training thread sits
+        between a batch's forward and backward, which would overwrite the caches backward needs;
+        nor may it deep-copy the live model, whose layers gain attributes while it trains. So the
+        twin is built here, once, and each draw only copies the weight arrays into it.
+        """
+        self._twin = copy.deepcopy(model)
+        self._pairs = list(zip(self._twin.parameters(), model.parameters()))
+
+    def draw(self, losses, title: str) -> None:
+        for mine, live in self._pairs:                 # a plain array copy: safe mid-batch
+            np.copyto(mine.data, live.data)
+        self.view.update(losses, self._twin, title)
 
     def png(self) -> bytes:
         return self.renderer.render()
