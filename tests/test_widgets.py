@@ -411,6 +411,10 @@ def test_playground_redraw_copies_the_live_weights_and_never_runs_or_copies_the_
     assert drawn is not play.model
     for mine, live in zip(drawn.parameters(), play.model.parameters()):
         np.testing.assert_array_equal(mine.data, live.data)
+    fresh = Playground(n=40)                       # untrained: its text measures the accuracy
+    for layer in fresh.model:
+        monkeypatch.setattr(layer, "forward", forbidden)
+    assert "not trained yet (accuracy" in fresh.text()
 
 
 def test_playground_a_float_echoed_back_by_the_browser_changes_nothing():

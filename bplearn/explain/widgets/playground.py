@@ -254,7 +254,7 @@ class Playground(TextFallback):
         """One line: the latest epoch and what happened (done, stopped, diverged, ...)."""
         if not self.losses:
             try:
-                start = f"accuracy {accuracy(self.model, self.X, self.y):.1%}"
+                start = f"accuracy {accuracy(self.picture.snapshot(), self.X, self.y):.1%}"
             except NonFiniteError:
                 start = "the model outputs NaN"
             return f"epoch 0: not trained yet ({start}); {self.status}"
@@ -326,10 +326,14 @@ class PlaygroundPicture:
         self._twin = copy.deepcopy(model)
         self._pairs = list(zip(self._twin.parameters(), model.parameters()))
 
-    def draw(self, losses, title: str) -> None:
-        for mine, live in self._pairs:                 # a plain array copy: safe mid-batch
+    def snapshot(self):
+        """The twin, holding the followed model's current weights (a plain array copy: safe mid-batch)."""
+        for mine, live in self._pairs:
             np.copyto(mine.data, live.data)
-        self.view.update(losses, self._twin, title)
+        return self._twin
+
+    def draw(self, losses, title: str) -> None:
+        self.view.update(losses, self.snapshot(), title)
 
     def png(self) -> bytes:
         return self.renderer.render()
