@@ -17,4 +17,4 @@ beside this file for the map):
 
     from bplearn import nn, optim, data, train
 """
-__version__ = "0.2.0"
+__version__ = "0.3.0"
