@@ -26,9 +26,9 @@ class Parameter:
     Gradients accumulate (``grad += ...``) until ``zero_grad()``. That call only notes that
     the gradient is now zero; the zeros are written when ``grad`` is next read, and
     ``add_product`` writes a layer's first contribution straight into the array instead.
-    Writing zeros over every weight and then adding a temporary product to them would
-    cost three passes over memory per weight and step; this costs none (PyTorch saves
-    the same work by setting gradients to None).
+    Writing zeros over a weight's gradient and then adding a new product to them costs two
+    extra passes over that memory per step; writing the product straight in costs none
+    (PyTorch saves the same work by setting gradients to None in zero_grad).
     """
 
     def __init__(self, data, name: str = ""):
@@ -53,6 +53,7 @@ class Parameter:
         self._grad, self._grad_is_zero = value, False
 
     def zero_grad(self) -> None:
+        """Make the gradient zero (the zeros are written only if someone reads it first)."""
         self._grad_is_zero = True
 
     def add_product(self, a: np.ndarray, b: np.ndarray) -> None:
