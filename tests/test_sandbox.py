@@ -50,3 +50,29 @@ def test_the_sandbox_mounts_only_the_python_installation_and_bplearn(tmp_path):
     assert "--unshare-net" in argv and "--unshare-pid" in argv and "--die-with-parent" in argv
     if os.geteuid() == 0:
         assert "setpriv" in argv and "uid 0" not in user
+
+
+def test_the_runner_uses_the_bplearn_that_grades_even_when_another_is_installed(tmp_path):
+    # A grader that imports bplearn from one place (a copy, a second checkout) while its Python
+    # installs bplearn from another: the sandbox shows the runner only the grader's copy, so
+    # the runner must import that one, or every submission would crash with "No module named bplearn".
+    if not sandbox.bwrap_path():
+        pytest.skip("bubblewrap not installed")
+    import shutil
+    import subprocess
+
+    import bplearn
+
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(Path(bplearn.__file__).resolve().parent, elsewhere / "bplearn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    script = (f"import sys; sys.path.insert(0, {str(elsewhere)!r})\n"
+              "import bplearn\n"
+              f"assert bplearn.__file__.startswith({str(elsewhere)!r}), bplearn.__file__\n"
+              "from bplearn.grading.job import grade_notebook\n"
+              "from bplearn.grading.spec import load_spec\n"
+              f"toy = load_spec({str(FIXTURES / 'ex00_toy.judge.py')!r})\n"
+              "result = grade_notebook(toy.solution_notebook(), toy, seed=2, mode='require')\n"
+              "print(result['status'], result['score'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["graded", "7.0"], done.stdout + done.stderr

@@ -1,6 +1,8 @@
 """The learner's side of judging: runs INSIDE the sandbox, as an unprivileged user.
 
-    python -I -m bplearn.grading.runner WORKDIR
+    python -I -c "<put this bplearn first on sys.path, run this module>" WORKDIR
+
+(the command is ``sandbox.runner_command``).
 
 WORKDIR holds ``program.json`` (the code cells to run, in order, and the probes) and
 ``inputs.npz`` (the judge's inputs, plain arrays). The runner executes the cells in one

@@ -202,6 +202,20 @@ def _python_binds() -> list[str]:
     return [p for p in ordered if not any(p != q and p.startswith(q + os.sep) for q in ordered)]
 
 
+def runner_command(workdir: str) -> list[str]:
+    """``python -I`` running ``bplearn.grading.runner`` on ``workdir`` from this process's bplearn.
+
+    -I keeps the learner's environment (PYTHONPATH, the current folder) out of the runner, but
+    then Python imports bplearn from wherever it is installed, which need not be the bplearn
+    grading now (a second checkout, a copy): the sandbox shows only this one, so its folder
+    goes first on the runner's sys.path.
+    """
+    home = str(Path(__file__).resolve().parents[2])        # the folder that holds bplearn/
+    start = (f"import runpy, sys; sys.path.insert(0, {home!r}); "
+             "runpy.run_module('bplearn.grading.runner', run_name='__main__')")
+    return [sys.executable, "-I", "-c", start, workdir]
+
+
 def _parents(path: str) -> list[str]:
     parts = Path(path).parts[1:-1]
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
@@ -236,7 +250,7 @@ def bwrap_command(workdir: Path, limits: Limits, secrets=()) -> tuple[list, str]
     argv += ["--bind", str(workdir), INSIDE, "--dev", "/dev", "--proc", "/proc",
              "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
              "--die-with-parent", "--new-session", "--chdir", INSIDE]
-    python = [sys.executable, "-I", "-m", "bplearn.grading.runner", INSIDE]
+    python = runner_command(INSIDE)
     if os.geteuid() == 0:
         name, uid, gid = grader_ids()
         argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "setpriv", f"--reuid={uid}",
@@ -298,7 +312,7 @@ def run(workdir: Path, limits: Limits, *, mode: str = "auto", secrets=()) -> Out
         argv, user = bwrap_command(workdir, limits, secrets)
         isolation, cwd = "bubblewrap", "/"
     else:
-        argv = [sys.executable, "-I", "-m", "bplearn.grading.runner", str(workdir)]
+        argv = runner_command(str(workdir))
         user, isolation, cwd = f"uid {os.getuid()}" if hasattr(os, "getuid") else "the grading user", "none", workdir
     tree = TreeLimits(limits) if sys.platform.startswith("linux") else None
     tree = tree if tree is not None and tree.active else None
