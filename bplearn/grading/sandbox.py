@@ -38,6 +38,7 @@ from ..errors import SandboxError
 
 GRADER_USER = "bplearn-grader"
 INSIDE = "/submission"
+BPLEARN_DIR = Path(__file__).resolve().parents[1]   # the bplearn package grading now: the one the runner must import
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 
 
@@ -192,11 +193,10 @@ def _python_binds() -> list[str]:
     """What the runner needs to import: the Python installation, site-packages, bplearn."""
     import site
 
-    import bplearn
     import numpy
 
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent,
-             Path(bplearn.__file__).resolve().parent, Path(numpy.__file__).resolve().parent.parent}
+             BPLEARN_DIR, Path(numpy.__file__).resolve().parent.parent}
     paths |= {Path(p) for p in site.getsitepackages() if Path(p).exists()}
     ordered = sorted({str(p.resolve()) for p in paths})
     return [p for p in ordered if not any(p != q and p.startswith(q + os.sep) for q in ordered)]
@@ -210,7 +210,7 @@ def runner_command(workdir: str) -> list[str]:
     grading now (a second checkout, a copy): the sandbox shows only this one, so its folder
     goes first on the runner's sys.path.
     """
-    home = str(Path(__file__).resolve().parents[2])        # the folder that holds bplearn/
+    home = str(BPLEARN_DIR.parent)
     start = (f"import runpy, sys; sys.path.insert(0, {home!r}); "
              "runpy.run_module('bplearn.grading.runner', run_name='__main__')")
     return [sys.executable, "-I", "-c", start, workdir]
